@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The README's test command: everything the tests need is checked or installed here, then every
+# test runs. One build profile (release) serves the tests, the binary they drive and the demo, so
+# the ~25-minute dependency build happens once (shared/DEPS.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v cargo >/dev/null || { echo "test.sh: cargo (Rust 1.95) is required" >&2; exit 3; }
+command -v cc >/dev/null || { echo "test.sh: a C compiler (cc) is required: apt-get install gcc" >&2; exit 3; }
+
+if [ ! -f ../shared/realdata/EVENTS.txt ] && [ -z "${TRAILGLASS_REALDATA:-}" ]; then
+  echo "test.sh: ../shared/realdata is missing (set TRAILGLASS_REALDATA to its path)" >&2
+  exit 3
+fi
+
+if rustfmt --version >/dev/null 2>&1; then
+  cargo fmt --all -- --check
+fi
+
+start=$(date +%s)
+cargo test --release --no-fail-fast "$@"
+echo "test.sh: all tests passed in $(( $(date +%s) - start )) s"

@@ -1,0 +1,173 @@
+//! `trailglass demo`: the whole pipeline on the bundled sample trail, no AWS account needed.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use super::Cli;
+use crate::error::Exit;
+use crate::ingest::{self, Options};
+use crate::lake::{Lake, LakeLocation};
+use crate::query::{self, Format};
+use crate::source::DirSource;
+
+/// Run the pipeline on the bundled sample organization trail (testdata/sample).
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  trailglass demo
+  trailglass --lake /tmp/demo-lake demo")]
+pub struct DemoArgs {
+    /// The sample trail (default: testdata/sample/trail of this checkout).
+    #[arg(long)]
+    pub sample: Option<PathBuf>,
+}
+
+/// Questions the demo answers, with the SQL that answers them.
+const QUESTIONS: &[(&str, &str)] = &[
+    (
+        "Records per account and day",
+        "SELECT recipientaccountid AS account, dt, count(*) AS records, count(DISTINCT eventid) AS distinct_events
+         FROM events GROUP BY 1, 2 ORDER BY 1, 2",
+    ),
+    (
+        "Who assumed a break-glass role or signed in as a break-glass principal or root",
+        "SELECT eventtime, recipientaccountid AS account, eventname,
+                coalesce(useridentity.arn, useridentity.username) AS who, errorcode
+         FROM events
+         WHERE (eventname IN ('AssumeRole', 'AssumeRoleWithSAML') AND lower(requestparameters) LIKE '%breakglass%')
+            OR (eventname = 'ConsoleLogin' AND (lower(useridentity.arn) LIKE '%breakglass%' OR useridentity.type = 'Root'))
+         ORDER BY eventtime LIMIT 25",
+    ),
+    (
+        "Audit-tampering calls",
+        "SELECT eventtime, recipientaccountid AS account, eventname, useridentity.arn AS who
+         FROM events WHERE eventname IN ('StopLogging', 'DeleteTrail', 'UpdateTrail', 'PutEventSelectors')
+         ORDER BY eventtime",
+    ),
+    (
+        "Objects that were skipped or rejected, and why",
+        "SELECT reason, count(*) AS n, min(key) AS example FROM rejects GROUP BY reason ORDER BY n DESC",
+    ),
+];
+
+fn sample_dir(args: &DemoArgs) -> PathBuf {
+    if let Some(s) = &args.sample {
+        return s.clone();
+    }
+    let local = PathBuf::from("testdata/sample/trail");
+    if local.is_dir() {
+        return local;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/sample/trail")
+}
+
+pub fn run(args: &DemoArgs, cli: &Cli) -> Result<Exit> {
+    // SAFETY: umask only changes this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+    let dir = sample_dir(args);
+    let source = DirSource::new(&dir).with_context(|| {
+        format!(
+            "the sample trail is missing at {}; run the demo from the repository root",
+            dir.display()
+        )
+    })?;
+    let location = LakeLocation::parse(&cli.lake)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "== 1. Ingest the sample organization trail ({})",
+        dir.display()
+    )?;
+    let summary = ingest::run(&source, location.clone(), &Options::default())?;
+    super::ingest::print_summary(&mut out, &summary, &location)?;
+    writeln!(
+        out,
+        "\n== 2. Ingest it again: exactly once, nothing is added"
+    )?;
+    let again = ingest::run(&source, location.clone(), &Options::default())?;
+    super::ingest::print_summary(&mut out, &again, &location)?;
+
+    let rt = tokio::runtime::Runtime::new()?;
+    let lake = rt.block_on(Lake::open(location))?;
+    let ctx = rt.block_on(query::context(&lake, None))?;
+    for (i, (title, sql)) in QUESTIONS.iter().enumerate() {
+        writeln!(out, "\n== {}. {title}", i + 3)?;
+        writeln!(
+            out,
+            "-- {}",
+            sql.split_whitespace().collect::<Vec<_>>().join(" ")
+        )?;
+        for r in rt.block_on(query::run_sql(&ctx, sql))? {
+            query::write_batches(&mut out, &r, Format::Table)?;
+        }
+    }
+    sessions_and_findings(&mut out, &rt, &lake, &dir, cli, QUESTIONS.len() + 3)?;
+    writeln!(
+        out,
+        "\nExplore further: trailglass --lake {} sql   (interactive, read-only)",
+        cli.lake
+    )?;
+    Ok(Exit::Ok)
+}
+
+// ---- sessions and findings (issue 4) ----------------------------------------------------------
+
+/// The sample's own configuration (`testdata/sample/trailglass.toml`, beside the trail) unless
+/// `--config` names one.
+fn demo_config(dir: &std::path::Path, cli: &Cli) -> Result<crate::config::Config> {
+    if let Some(p) = &cli.config {
+        return crate::config::Config::from_file(p);
+    }
+    let beside = dir.parent().map(|p| p.join("trailglass.toml"));
+    match beside {
+        Some(p) if p.is_file() => crate::config::Config::from_file(&p),
+        _ => crate::config::Config::load(None),
+    }
+}
+
+fn sessions_and_findings(
+    out: &mut dyn Write,
+    rt: &tokio::runtime::Runtime,
+    lake: &Lake,
+    dir: &std::path::Path,
+    cli: &Cli,
+    first: usize,
+) -> Result<()> {
+    use crate::query::catalog::{Analysis, Catalog};
+    let config = demo_config(dir, cli)?;
+    let mut a = rt.block_on(Analysis::open(lake, None, &config, Catalog::load()?))?;
+    writeln!(
+        out,
+        "\n== {first}. Break-glass sessions (queries/sessions.sql; config: {})",
+        config
+            .source
+            .as_ref()
+            .map_or("built-in defaults".to_string(), |p| p.display().to_string())
+    )?;
+    let sql = "SELECT session_id, kind, account, actor, start, events, after_ttl, without_mfa, \
+               mfa_at_entry, approval, depth FROM sessions ORDER BY start, session_id";
+    rt.block_on(a.sessions())?;
+    for r in rt.block_on(query::run_sql(&a.ctx, sql))? {
+        query::write_batches(out, &r, Format::Table)?;
+    }
+    writeln!(
+        out,
+        "\n== {}. Findings per rule (queries/rules/*.sql)",
+        first + 1
+    )?;
+    rt.block_on(a.findings())?;
+    let sql =
+        "SELECT rule_id, severity, count(*) AS findings FROM findings GROUP BY 1, 2 ORDER BY 1";
+    for r in rt.block_on(query::run_sql(&a.ctx, sql))? {
+        query::write_batches(out, &r, Format::Table)?;
+    }
+    writeln!(
+        out,
+        "\nDrill down: trailglass --lake {} sessions --id SESSION_ID; trailglass --lake {} findings --severity high",
+        cli.lake, cli.lake
+    )?;
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! `trailglass ingest SOURCE`: pull CloudTrail files into the lake, exactly once per object.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+
+use super::Cli;
+use crate::decode::Limits;
+use crate::error::{Error, Exit};
+use crate::ingest::{self, Options, Summary};
+use crate::lake::LakeLocation;
+use crate::source::{DirSource, Filter};
+
+/// Ingest CloudTrail log files into the lake (incremental; re-running adds only what is new).
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  trailglass ingest ./my-trail-copy
+  trailglass ingest ./org-trail --accounts 111122223333 --regions us-east-1 --from 2026-03-01 --to 2026-03-02
+  trailglass --lake /secure/lake ingest ./AWSLogs --strict")]
+pub struct IngestArgs {
+    /// A directory (a copy of the trail bucket, searched recursively) or one file.
+    pub source: String,
+    /// Only these accounts (comma-separated), pruned by the key layout before reading.
+    #[arg(long, value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// Only these regions (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// First delivery day (YYYY-MM-DD, by the date in the object key).
+    #[arg(long, value_parser = parse_day)]
+    pub from: Option<NaiveDate>,
+    /// Last day (YYYY-MM-DD); objects of the following day are read too (late deliveries).
+    #[arg(long, value_parser = parse_day)]
+    pub to: Option<NaiveDate>,
+    /// List everything within the filters (a directory source always does).
+    #[arg(long)]
+    pub rescan: bool,
+    /// Exit 2 when any object or record was rejected.
+    #[arg(long)]
+    pub strict: bool,
+    /// Largest decompressed object accepted, in MiB (gzip-bomb guard).
+    #[arg(long, default_value_t = 1024)]
+    pub max_object_size: u64,
+    /// Deepest JSON nesting accepted in a record.
+    #[arg(long, default_value_t = 128)]
+    pub max_depth: usize,
+    /// Commit after about this many MiB of JSON (bounds memory).
+    #[arg(long, default_value_t = 128)]
+    pub batch_size: u64,
+    /// Decode threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A day, or an RFC 3339 time whose day is taken.
+pub fn parse_day(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| chrono::DateTime::parse_from_rfc3339(s).map(|t| t.date_naive()))
+        .map_err(|_| format!("{s:?} is not a date: expected YYYY-MM-DD or an RFC 3339 time"))
+}
+
+pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
+    if args.source.starts_with("s3://") {
+        return Err(Error::Usage(format!(
+            "{}: S3 sources are not supported by this build yet; copy the objects locally (aws s3 sync) and ingest the folder",
+            args.source
+        ))
+        .into());
+    }
+    // The lake is as sensitive as the trail: everything it writes is owner-only (SPEC §4).
+    // SAFETY: umask only changes this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+    let source = DirSource::new(&args.source).map_err(|e| Error::Usage(format!("{e:#}")))?;
+    let location = LakeLocation::parse(&cli.lake)?;
+    let opts = Options {
+        filter: Filter {
+            accounts: args.accounts.clone(),
+            regions: args.regions.clone(),
+            from: args.from,
+            to: args.to,
+        },
+        limits: Limits {
+            max_decompressed: args.max_object_size << 20,
+            max_depth: args.max_depth,
+        },
+        batch_bytes: args.batch_size << 20,
+        threads: args.threads,
+        progress: !cli.quiet,
+        ..Options::default()
+    };
+    let summary = ingest::run(&source, location.clone(), &opts)
+        .map_err(|e| Error::Access(format!("{e:#}")))
+        .with_context(|| format!("ingest into {}", location.display()))?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &summary_json(&summary))?;
+        writeln!(out)?;
+    } else {
+        print_summary(&mut out, &summary, &location)?;
+    }
+    for (key, why) in &summary.failed {
+        eprintln!("trailglass: could not read {key}: {why} (left for the next run)");
+    }
+    Ok(if !summary.failed.is_empty() {
+        Exit::Access
+    } else if args.strict && summary.rejects() > 0 {
+        Exit::Input
+    } else {
+        Exit::Ok
+    })
+}
+
+pub fn summary_json(s: &Summary) -> serde_json::Value {
+    let skipped: serde_json::Map<String, serde_json::Value> = s
+        .skipped
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.len().into()))
+        .collect();
+    serde_json::json!({
+        "objects_listed": s.listed,
+        "objects_ingested": s.ingested_objects,
+        "objects_already_ingested": s.already_ingested,
+        "records": s.records,
+        "rejected_objects": s.rejected_objects,
+        "rejected_records": s.rejected_records,
+        "changed_objects": s.changed_objects,
+        "digests": s.digests,
+        "skipped": skipped,
+        "failed": s.failed.iter().map(|(k, e)| serde_json::json!({"key": k, "error": e})).collect::<Vec<_>>(),
+        "batches": s.batches,
+        "recovered_commits": s.recovered,
+        "compressed_bytes": s.compressed_bytes,
+        "json_bytes": s.text_bytes,
+        "seconds": s.seconds,
+    })
+}
+
+pub fn print_summary(out: &mut dyn Write, s: &Summary, lake: &LakeLocation) -> Result<()> {
+    let mb = s.text_bytes as f64 / 1e6;
+    let secs = s.seconds.max(1e-9);
+    writeln!(out, "ingested into {}", lake.display())?;
+    writeln!(
+        out,
+        "  objects: {} listed, {} new, {} already ingested, {} changed (rejected)",
+        s.listed, s.ingested_objects, s.already_ingested, s.changed_objects
+    )?;
+    writeln!(
+        out,
+        "  records: {} ingested, {} rejected records, {} rejected objects",
+        s.records, s.rejected_records, s.rejected_objects
+    )?;
+    if !s.skipped.is_empty() {
+        let parts: Vec<String> = s
+            .skipped
+            .iter()
+            .map(|(k, v)| format!("{} {k}", v.len()))
+            .collect();
+        writeln!(out, "  skipped: {}", parts.join(", "))?;
+    }
+    if s.digests > 0 {
+        writeln!(out, "  digests: {} recorded", s.digests)?;
+    }
+    if s.recovered > 0 {
+        writeln!(
+            out,
+            "  recovered: {} index commits of an interrupted run",
+            s.recovered
+        )?;
+    }
+    writeln!(
+        out,
+        "  {:.1} MB of JSON in {:.2} s ({:.0} MB/s, {:.0} records/s), {} commit(s)",
+        mb,
+        s.seconds,
+        mb / secs,
+        s.records as f64 / secs,
+        s.batches.len()
+    )?;
+    if s.rejects() > 0 {
+        writeln!(
+            out,
+            "  see why: trailglass sql \"SELECT key, record, reason, detail FROM rejects\""
+        )?;
+    }
+    Ok(())
+}

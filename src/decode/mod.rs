@@ -1,0 +1,339 @@
+//! Decode: one source object's bytes → an Arrow batch of the `events` schema plus its rejects.
+//!
+//! Guarantees (SPEC §9):
+//! - never panics on input; every problem becomes a [`Reject`] naming the record index or byte offset;
+//! - a bad *container* (gzip CRC/length, JSON syntax, invalid UTF-8, trailing bytes, size or depth
+//!   cap) yields 0 rows and exactly one reject for the object; a good container yields every
+//!   well-typed record and one reject per ill-typed record; JSON Lines is judged line by line;
+//! - `_raw` holds each record's text exactly as it stands in the decompressed object.
+//!
+//! The format is sniffed from the bytes (gzip magic `1f 8b`), never from the name.
+
+mod columns;
+mod gzip;
+mod record;
+mod time;
+
+use std::borrow::Cow;
+
+use arrow::record_batch::RecordBatch;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+pub use time::{format_micros_rfc3339, parse_time};
+
+/// Limits on untrusted input. Defaults are documented in the README and SPEC §9.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest decompressed object accepted; bigger ones are rejected `too_large` (gzip bombs).
+    pub max_decompressed: u64,
+    /// Deepest JSON nesting accepted inside a record.
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_decompressed: 1 << 30,
+            max_depth: 128,
+        }
+    }
+}
+
+/// Why an object or record was not ingested. `code` is stable (queried by users); `detail` explains.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    pub record: Option<i64>,
+    pub offset: Option<i64>,
+    pub code: &'static str,
+    pub detail: String,
+    pub raw: Option<String>,
+}
+
+impl Reject {
+    fn object(code: &'static str, detail: impl Into<String>, offset: Option<i64>) -> Self {
+        Reject {
+            record: None,
+            offset,
+            code,
+            detail: detail.into(),
+            raw: None,
+        }
+    }
+}
+
+/// The result of decoding one object.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The good records (absent when there were none).
+    pub batch: Option<RecordBatch>,
+    pub rejects: Vec<Reject>,
+    /// Size of the decompressed text (for throughput figures).
+    pub text_bytes: u64,
+}
+
+impl Decoded {
+    pub fn rows(&self) -> usize {
+        self.batch.as_ref().map_or(0, |b| b.num_rows())
+    }
+}
+
+/// A record's text: borrowed from the object, or owned when it was a JSON string in the container
+/// (the `CloudTrailEvent` of `aws cloudtrail lookup-events` output).
+type RecordText<'a> = Cow<'a, str>;
+
+/// Decode one object. `source` is the object key stored in `_source`.
+pub fn decode_object(source: &str, bytes: &[u8], limits: &Limits) -> Decoded {
+    let fail = |r: Reject| Decoded {
+        batch: None,
+        rejects: vec![r],
+        text_bytes: 0,
+    };
+    if bytes.is_empty() {
+        return fail(Reject::object(
+            "empty",
+            "the object is empty (0 bytes)",
+            None,
+        ));
+    }
+    let owned;
+    let data: &[u8] = if gzip::is_gzip(bytes) {
+        match gzip::gunzip(bytes, limits.max_decompressed) {
+            Ok(v) => {
+                owned = v;
+                &owned
+            }
+            Err(r) => return fail(r),
+        }
+    } else {
+        if bytes.len() as u64 > limits.max_decompressed {
+            return fail(Reject::object(
+                "too_large",
+                format!(
+                    "object is {} bytes, over the {} byte cap (--max-object-size)",
+                    bytes.len(),
+                    limits.max_decompressed
+                ),
+                None,
+            ));
+        }
+        bytes
+    };
+    let text_bytes = data.len() as u64;
+    let text = match std::str::from_utf8(data) {
+        Ok(t) => t,
+        Err(e) => {
+            return fail(Reject::object(
+                "invalid_utf8",
+                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+                Some(e.valid_up_to() as i64),
+            ));
+        }
+    };
+    let mut out = match split_records(text) {
+        Ok(records) => build(source, records, limits),
+        Err(r) => fail(r),
+    };
+    out.text_bytes = text_bytes;
+    out
+}
+
+/// One element of a container: a record's text, or why that element is not a record.
+enum Item<'a> {
+    Record(RecordText<'a>),
+    Bad(Reject),
+}
+
+#[derive(Deserialize)]
+struct Container<'a> {
+    #[serde(rename = "Records", borrow, default)]
+    records: Option<Vec<&'a RawValue>>,
+    #[serde(rename = "Events", default)]
+    events: Option<Vec<LookupEvent>>,
+}
+
+#[derive(Deserialize)]
+struct LookupEvent {
+    #[serde(rename = "CloudTrailEvent")]
+    cloud_trail_event: Option<String>,
+}
+
+/// Does this object look like a CloudTrail record (rather than some other JSON document)?
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(rename = "eventVersion", default)]
+    event_version: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "eventTime", default)]
+    event_time: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "eventName", default)]
+    event_name: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "eventSource", default)]
+    event_source: Option<serde::de::IgnoredAny>,
+}
+
+fn looks_like_record(text: &str) -> bool {
+    matches!(serde_json::from_str::<Probe>(text), Ok(p)
+        if p.event_version.is_some() || p.event_time.is_some() || p.event_name.is_some() || p.event_source.is_some())
+}
+
+fn json_error(e: &serde_json::Error) -> Reject {
+    let code = if e.is_eof() {
+        "json_truncated"
+    } else if e.to_string().starts_with("recursion limit") {
+        "too_deep"
+    } else if e.to_string().starts_with("trailing characters") {
+        "trailing_data"
+    } else {
+        "json_syntax"
+    };
+    Reject::object(code, format!("not valid JSON: {e}"), None)
+}
+
+/// Find the records of a container: `{"Records":[…]}`, a JSON array of records, lookup-events output
+/// `{"Events":[{"CloudTrailEvent":"…"}]}`, one record object, or JSON Lines.
+fn split_records(text: &str) -> Result<Vec<Item<'_>>, Reject> {
+    let body = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    if body.trim_end().is_empty() {
+        return Err(Reject::object(
+            "empty",
+            "the object holds no JSON (only white space)",
+            None,
+        ));
+    }
+    match body.as_bytes()[0] {
+        b'{' => match serde_json::from_str::<Container>(body) {
+            Ok(Container {
+                records: Some(records),
+                ..
+            }) => Ok(records
+                .into_iter()
+                .map(|r| Item::Record(Cow::Borrowed(r.get())))
+                .collect()),
+            Ok(Container {
+                events: Some(events),
+                ..
+            }) => Ok(events
+                .into_iter()
+                .enumerate()
+                .map(|(i, e)| match e.cloud_trail_event {
+                    Some(t) => Item::Record(Cow::Owned(t)),
+                    None => Item::Bad(Reject {
+                        record: Some(i as i64),
+                        offset: None,
+                        code: "not_cloudtrail",
+                        detail: "lookup-events entry without a CloudTrailEvent string".into(),
+                        raw: None,
+                    }),
+                })
+                .collect()),
+            Ok(_) if looks_like_record(body) => {
+                Ok(vec![Item::Record(Cow::Borrowed(body.trim_end()))])
+            }
+            Ok(_) => Err(Reject::object(
+                "not_cloudtrail",
+                "a JSON object with neither \"Records\", \"Events\" nor CloudTrail record fields",
+                None,
+            )),
+            Err(e) if e.to_string().starts_with("trailing characters") => json_lines(body, e),
+            Err(e) if e.is_data() => Err(Reject::object(
+                "not_cloudtrail",
+                format!("not a CloudTrail container: {e}"),
+                None,
+            )),
+            Err(e) => Err(json_error(&e)),
+        },
+        b'[' => match serde_json::from_str::<Vec<&RawValue>>(body) {
+            Ok(records) => Ok(records
+                .into_iter()
+                .map(|r| Item::Record(Cow::Borrowed(r.get())))
+                .collect()),
+            Err(e) => Err(json_error(&e)),
+        },
+        _ => Err(Reject::object(
+            "json_syntax",
+            "not JSON: the text starts with neither '{' nor '['",
+            None,
+        )),
+    }
+}
+
+/// JSON Lines: each non-blank line is one record, judged on its own. The first line decides whether
+/// the object is JSON Lines of CloudTrail records at all; otherwise the whole object is one reject.
+fn json_lines<'a>(body: &'a str, whole: serde_json::Error) -> Result<Vec<Item<'a>>, Reject> {
+    let mut items = Vec::new();
+    let mut offset = text_offset(body, body);
+    for (n, line) in body.split('\n').enumerate() {
+        let start = offset;
+        offset += line.len() + 1;
+        let line = line.trim_end_matches('\r').trim();
+        if line.is_empty() {
+            continue;
+        }
+        let parsed = serde_json::from_str::<&RawValue>(line);
+        let ok_record =
+            matches!(&parsed, Ok(v) if v.get().starts_with('{')) && looks_like_record(line);
+        if items.is_empty() && !ok_record {
+            // Not JSON Lines of records: report the container error.
+            return Err(json_error(&whole));
+        }
+        if ok_record {
+            items.push(Item::Record(Cow::Borrowed(line)));
+        } else {
+            let detail = match parsed {
+                Err(e) => format!("line {}: not valid JSON: {e}", n + 1),
+                Ok(_) => format!("line {}: not a CloudTrail record", n + 1),
+            };
+            items.push(Item::Bad(Reject {
+                record: Some(items.len() as i64),
+                offset: Some(start as i64),
+                code: "bad_record",
+                detail,
+                raw: Some(line.to_string()),
+            }));
+        }
+    }
+    Ok(items)
+}
+
+fn text_offset(outer: &str, inner: &str) -> usize {
+    (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
+}
+
+fn build(source: &str, items: Vec<Item<'_>>, limits: &Limits) -> Decoded {
+    let mut cols = columns::Columns::with_capacity(items.len());
+    let mut rejects = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let index = i as i64;
+        match item {
+            Item::Bad(mut r) => {
+                r.record = Some(index);
+                rejects.push(r);
+            }
+            Item::Record(text) => {
+                if let Err((code, detail)) = record::check_depth(&text, limits.max_depth)
+                    .and_then(|_| record::append(&mut cols, &text, index))
+                {
+                    rejects.push(Reject {
+                        record: Some(index),
+                        offset: None,
+                        code,
+                        detail,
+                        raw: Some(text.into_owned()),
+                    });
+                }
+            }
+        }
+    }
+    let batch = match cols.len() {
+        0 => None,
+        _ => Some(cols.finish_with_source(source)),
+    };
+    Decoded {
+        batch,
+        rejects,
+        text_bytes: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests;

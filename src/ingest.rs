@@ -1,0 +1,620 @@
+//! Ingest: source → decode → lake, incrementally and exactly once per object.
+//!
+//! A producer thread reads and decodes objects in parallel (rayon) in chunks bounded by bytes; the
+//! caller's thread gathers them into batches of about `batch_bytes` of JSON text and commits each
+//! batch to the lake (the commit protocol is in `lake`). Memory is bounded by the chunk and batch
+//! sizes, never by the size of the source.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use arrow::array::{
+    ArrayRef, AsArray, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::record_batch::RecordBatch;
+use datafusion::prelude::SessionContext;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::decode::{self, Decoded, Limits, Reject};
+use crate::lake::{Batch, Lake, LakeLocation, Table};
+use crate::schema;
+use crate::source::{DigestRef, Filter, ObjectRef, Source, classify};
+
+/// How an ingest runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub filter: Filter,
+    pub limits: Limits,
+    /// Commit after about this many bytes of decompressed JSON.
+    pub batch_bytes: u64,
+    /// Decode at most this many compressed bytes at once.
+    pub chunk_bytes: u64,
+    /// Worker threads for decoding (0: one per core).
+    pub threads: usize,
+    pub progress: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            filter: Filter::default(),
+            limits: Limits::default(),
+            batch_bytes: 128 << 20,
+            chunk_bytes: 8 << 20,
+            threads: 0,
+            progress: false,
+        }
+    }
+}
+
+/// What an ingest did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub listed: usize,
+    pub already_ingested: usize,
+    pub ingested_objects: usize,
+    pub records: u64,
+    pub rejected_objects: usize,
+    pub rejected_records: usize,
+    pub changed_objects: usize,
+    pub digests: usize,
+    pub skipped: BTreeMap<&'static str, Vec<String>>,
+    /// Objects that could not be read; left out of `objects` so the next run retries them.
+    pub failed: Vec<(String, String)>,
+    pub compressed_bytes: u64,
+    pub text_bytes: u64,
+    pub batches: Vec<i64>,
+    pub recovered: usize,
+    pub seconds: f64,
+    pub listed_prefixes: Vec<String>,
+}
+
+impl Summary {
+    pub fn rejects(&self) -> usize {
+        self.rejected_objects + self.rejected_records
+    }
+}
+
+/// One object after reading and decoding.
+struct Processed {
+    object: ObjectRef,
+    etag: String,
+    sha256: String,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Known,
+    Changed,
+    Decoded(Decoded),
+    Failed(String),
+}
+
+fn process(
+    source: &dyn Source,
+    o: &ObjectRef,
+    known: &HashMap<String, HashSet<String>>,
+    limits: &Limits,
+) -> Processed {
+    let failed = |e: String| Processed {
+        object: o.clone(),
+        etag: String::new(),
+        sha256: String::new(),
+        outcome: Outcome::Failed(e),
+    };
+    let bytes = match source.get(o) {
+        Ok(b) => b,
+        Err(e) => return failed(format!("{e:#}")),
+    };
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    // A local file's tag is its content hash: stable across copies, changed by any edit.
+    let etag = o.etag.clone().unwrap_or_else(|| sha256.clone());
+    let outcome = match known.get(&o.key) {
+        Some(tags) if tags.contains(&etag) => Outcome::Known,
+        Some(_) => Outcome::Changed,
+        None => Outcome::Decoded(decode::decode_object(&o.key, &bytes, limits)),
+    };
+    Processed {
+        object: o.clone(),
+        etag,
+        sha256,
+        outcome,
+    }
+}
+
+/// Run one ingest of `source` into the lake.
+pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Result<Summary> {
+    let started = Instant::now();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut lake = rt.block_on(Lake::open_or_create(location))?;
+    let _lock = lake.lock()?;
+    let mut summary = Summary {
+        recovered: rt.block_on(lake.recover())?,
+        ..Default::default()
+    };
+    let known = rt.block_on(known_keys(&lake, Table::Objects))?;
+    let known_digests = rt.block_on(known_keys(&lake, Table::Digests))?;
+
+    let listing = source.list(&opts.filter)?;
+    summary.listed = listing.logs.len();
+    summary.skipped = listing.skipped;
+    summary.listed_prefixes = listing.listed_prefixes;
+    let bucket = source.bucket();
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .context("cannot start the decode threads")?;
+    let bar = progress_bar(opts.progress, &listing.logs);
+
+    // Chunks bounded by compressed bytes, so a few huge objects cannot exhaust memory.
+    let mut chunks: Vec<&[ObjectRef]> = Vec::new();
+    let (mut start, mut acc) = (0usize, 0u64);
+    for (i, o) in listing.logs.iter().enumerate() {
+        acc += o.size.max(1);
+        if acc >= opts.chunk_bytes || i + 1 - start >= 1024 {
+            chunks.push(&listing.logs[start..=i]);
+            start = i + 1;
+            acc = 0;
+        }
+    }
+    if start < listing.logs.len() {
+        chunks.push(&listing.logs[start..]);
+    }
+
+    let mut pending = PendingBatch::new(bucket.clone());
+    let digests = digest_rows(
+        source,
+        &listing.digests,
+        &known_digests,
+        &bucket,
+        &mut summary,
+    );
+    summary.digests = digests.iter().map(|b| b.num_rows()).sum();
+    pending.digests = digests;
+
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = sync_channel::<Vec<Processed>>(1);
+        let known = &known;
+        let limits = &opts.limits;
+        let pool = &pool;
+        scope.spawn(move || {
+            for chunk in chunks {
+                let done: Vec<Processed> = pool.install(|| {
+                    chunk
+                        .par_iter()
+                        .map(|o| process(source, o, known, limits))
+                        .collect()
+                });
+                if tx.send(done).is_err() {
+                    break;
+                }
+            }
+        });
+        for done in rx {
+            for p in done {
+                if let Some(b) = &bar {
+                    b.inc(1);
+                }
+                summary.compressed_bytes += p.object.size;
+                match p.outcome {
+                    Outcome::Known => summary.already_ingested += 1,
+                    Outcome::Failed(e) => summary.failed.push((p.object.key.clone(), e)),
+                    Outcome::Changed => {
+                        summary.changed_objects += 1;
+                        let r = Reject {
+                            record: None,
+                            offset: None,
+                            code: "changed_object",
+                            detail: format!(
+                                "{} was ingested before with other content; CloudTrail never rewrites a log file, so this may be tampering. The new content is not ingested",
+                                p.object.key
+                            ),
+                            raw: None,
+                        };
+                        pending.add(&p.object, &p.etag, &p.sha256, 0, vec![r], None, 0);
+                    }
+                    Outcome::Decoded(d) => {
+                        summary.ingested_objects += 1;
+                        summary.text_bytes += d.text_bytes;
+                        summary.records += d.rows() as u64;
+                        // An object-level reject has no record index; record rejects do.
+                        for r in &d.rejects {
+                            match r.record {
+                                None => summary.rejected_objects += 1,
+                                Some(_) => summary.rejected_records += 1,
+                            }
+                        }
+                        let rows = d.rows() as i64;
+                        pending.add(
+                            &p.object,
+                            &p.etag,
+                            &p.sha256,
+                            rows,
+                            d.rejects,
+                            d.batch,
+                            d.text_bytes,
+                        );
+                    }
+                }
+            }
+            if pending.text_bytes >= opts.batch_bytes {
+                let batch = std::mem::replace(&mut pending, PendingBatch::new(bucket.clone()));
+                summary.batches.push(rt.block_on(commit(&mut lake, batch))?);
+                tracing::info!(
+                    batch = summary.batches.last(),
+                    records = summary.records,
+                    "committed"
+                );
+            }
+        }
+        Ok(())
+    })?;
+    if !pending.is_empty() {
+        summary
+            .batches
+            .push(rt.block_on(commit(&mut lake, pending))?);
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+async fn commit(lake: &mut Lake, pending: PendingBatch) -> Result<i64> {
+    let n = lake.next_batch().await?;
+    let mut batch = pending.finish(n)?;
+    // Digest rows are built before their batch number is known.
+    batch.digests = batch
+        .digests
+        .into_iter()
+        .map(|d| with_batch_column(d, n))
+        .collect::<Result<_>>()?;
+    lake.commit(batch, n).await
+}
+
+fn with_batch_column(b: RecordBatch, n: i64) -> Result<RecordBatch> {
+    let mut cols = b.columns().to_vec();
+    if let Some(last) = cols.last_mut() {
+        *last = Arc::new(arrow::array::Int64Array::from(vec![n; b.num_rows()]));
+    }
+    Ok(RecordBatch::try_new(b.schema(), cols)?)
+}
+
+fn progress_bar(enabled: bool, logs: &[ObjectRef]) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !enabled || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(logs.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {pos}/{len} objects {bytes_per_sec} [{elapsed_precise}<{eta_precise}] {wide_bar}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    Some(bar)
+}
+
+/// Keys already in an index table, with their tags.
+async fn known_keys(lake: &Lake, t: Table) -> Result<HashMap<String, HashSet<String>>> {
+    let ctx = SessionContext::new();
+    lake.register(&ctx, None).await?;
+    let batches = ctx
+        .sql(&format!("SELECT key, etag FROM {}", t.name()))
+        .await?
+        .collect()
+        .await?;
+    let mut out: HashMap<String, HashSet<String>> = HashMap::new();
+    for b in batches {
+        // DataFusion may hand strings back as views; normalise before reading.
+        let keys = arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8)?;
+        let tags = arrow::compute::cast(b.column(1), &arrow::datatypes::DataType::Utf8)?;
+        let (Some(keys), Some(tags)) = (keys.as_string_opt::<i32>(), tags.as_string_opt::<i32>())
+        else {
+            anyhow::bail!("{}: key and etag are not text", t.name());
+        };
+        for i in 0..b.num_rows() {
+            out.entry(keys.value(i).to_string())
+                .or_default()
+                .insert(tags.value(i).to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Rows for the `digests` table: each new digest's body and captured signature (SPEC §12).
+fn digest_rows(
+    source: &dyn Source,
+    digests: &[DigestRef],
+    known: &HashMap<String, HashSet<String>>,
+    bucket: &Option<String>,
+    summary: &mut Summary,
+) -> Vec<RecordBatch> {
+    let element = Arc::new(arrow::datatypes::Field::new(
+        "element",
+        arrow::datatypes::DataType::Utf8,
+        true,
+    ));
+    let mut b = DigestBuilder {
+        rows: 0,
+        bucket: StringBuilder::new(),
+        key: StringBuilder::new(),
+        etag: StringBuilder::new(),
+        account: StringBuilder::new(),
+        region: StringBuilder::new(),
+        end: TimestampMicrosecondBuilder::new(),
+        body: StringBuilder::new(),
+        signature: StringBuilder::new(),
+        algorithm: StringBuilder::new(),
+        files: ListBuilder::new(StringBuilder::new()).with_field(element),
+    };
+    for d in digests {
+        let bytes = match source.get(&d.object) {
+            Ok(b) => b,
+            Err(e) => {
+                summary
+                    .failed
+                    .push((d.object.key.clone(), format!("{e:#}")));
+                continue;
+            }
+        };
+        let etag = d
+            .object
+            .etag
+            .clone()
+            .unwrap_or_else(|| hex::encode(Sha256::digest(&bytes)));
+        if known.get(&d.object.key).is_some_and(|t| t.contains(&etag)) {
+            continue;
+        }
+        let text = if decode_is_gzip(&bytes) {
+            match decode_gzip_text(&bytes) {
+                Some(t) => t,
+                None => {
+                    summary
+                        .failed
+                        .push((d.object.key.clone(), "digest file is not valid gzip".into()));
+                    continue;
+                }
+            }
+        } else {
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let info = classify(&d.object.key);
+        b.bucket.append_option(bucket.as_deref());
+        b.key.append_value(&d.object.key);
+        b.etag.append_value(&etag);
+        b.account.append_option(info.account.as_deref());
+        b.region.append_option(info.region.as_deref());
+        b.end.append_option(
+            json.get("digestEndTime")
+                .and_then(|v| v.as_str())
+                .and_then(decode::parse_time),
+        );
+        b.body.append_value(&text);
+        b.signature.append_option(d.signature.as_deref());
+        b.algorithm.append_option(d.signature_algorithm.as_deref());
+        let files = json.get("logFiles").and_then(|v| v.as_array());
+        for f in files.into_iter().flatten() {
+            b.files
+                .values()
+                .append_option(f.get("s3Object").and_then(|v| v.as_str()));
+        }
+        b.files.append(files.is_some());
+        b.rows += 1;
+    }
+    if b.rows == 0 {
+        return Vec::new();
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(b.bucket.finish()),
+        Arc::new(b.key.finish()),
+        Arc::new(b.etag.finish()),
+        Arc::new(b.account.finish()),
+        Arc::new(b.region.finish()),
+        Arc::new(b.end.finish().with_timezone("UTC")),
+        Arc::new(b.body.finish()),
+        Arc::new(b.signature.finish()),
+        Arc::new(b.algorithm.finish()),
+        Arc::new(b.files.finish()),
+        Arc::new(arrow::array::Int64Array::from(vec![0; b.rows])),
+    ];
+    match RecordBatch::try_new(schema::digests(), cols) {
+        Ok(b) => vec![b],
+        Err(e) => {
+            summary.failed.push(("digests".into(), e.to_string()));
+            Vec::new()
+        }
+    }
+}
+
+fn decode_is_gzip(b: &[u8]) -> bool {
+    b.starts_with(&[0x1f, 0x8b])
+}
+
+fn decode_gzip_text(b: &[u8]) -> Option<String> {
+    use std::io::Read;
+    let mut s = String::new();
+    flate2::read::MultiGzDecoder::new(b)
+        .take(64 << 20)
+        .read_to_string(&mut s)
+        .ok()?;
+    Some(s)
+}
+
+struct DigestBuilder {
+    rows: usize,
+    bucket: StringBuilder,
+    key: StringBuilder,
+    etag: StringBuilder,
+    account: StringBuilder,
+    region: StringBuilder,
+    end: TimestampMicrosecondBuilder,
+    body: StringBuilder,
+    signature: StringBuilder,
+    algorithm: StringBuilder,
+    files: ListBuilder<StringBuilder>,
+}
+
+/// Rows gathered for the next commit.
+struct PendingBatch {
+    bucket: Option<String>,
+    events: Vec<RecordBatch>,
+    digests: Vec<RecordBatch>,
+    text_bytes: u64,
+    o_bucket: StringBuilder,
+    o_key: StringBuilder,
+    o_etag: StringBuilder,
+    o_size: Int64Builder,
+    o_modified: TimestampMicrosecondBuilder,
+    o_sha: StringBuilder,
+    o_records: Int64Builder,
+    o_rejects: Int64Builder,
+    o_count: usize,
+    r_key: StringBuilder,
+    r_etag: StringBuilder,
+    r_record: Int64Builder,
+    r_offset: Int64Builder,
+    r_reason: StringBuilder,
+    r_detail: StringBuilder,
+    r_raw: StringBuilder,
+    r_count: usize,
+}
+
+impl PendingBatch {
+    fn new(bucket: Option<String>) -> Self {
+        PendingBatch {
+            bucket,
+            events: Vec::new(),
+            digests: Vec::new(),
+            text_bytes: 0,
+            o_bucket: StringBuilder::new(),
+            o_key: StringBuilder::new(),
+            o_etag: StringBuilder::new(),
+            o_size: Int64Builder::new(),
+            o_modified: TimestampMicrosecondBuilder::new(),
+            o_sha: StringBuilder::new(),
+            o_records: Int64Builder::new(),
+            o_rejects: Int64Builder::new(),
+            o_count: 0,
+            r_key: StringBuilder::new(),
+            r_etag: StringBuilder::new(),
+            r_record: Int64Builder::new(),
+            r_offset: Int64Builder::new(),
+            r_reason: StringBuilder::new(),
+            r_detail: StringBuilder::new(),
+            r_raw: StringBuilder::new(),
+            r_count: 0,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.o_count == 0 && self.digests.is_empty()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        o: &ObjectRef,
+        etag: &str,
+        sha256: &str,
+        records: i64,
+        rejects: Vec<Reject>,
+        batch: Option<RecordBatch>,
+        text_bytes: u64,
+    ) {
+        self.o_bucket.append_option(self.bucket.as_deref());
+        self.o_key.append_value(&o.key);
+        self.o_etag.append_value(etag);
+        self.o_size.append_value(o.size as i64);
+        self.o_modified.append_option(o.last_modified);
+        self.o_sha.append_value(sha256);
+        self.o_records.append_value(records);
+        self.o_rejects.append_value(rejects.len() as i64);
+        self.o_count += 1;
+        for r in rejects {
+            self.r_key.append_value(&o.key);
+            self.r_etag.append_value(etag);
+            self.r_record.append_option(r.record);
+            self.r_offset.append_option(r.offset);
+            self.r_reason.append_value(r.code);
+            self.r_detail.append_value(&r.detail);
+            // A huge rejected record is kept in part: the reject must stay queryable.
+            self.r_raw
+                .append_option(r.raw.as_deref().map(|s| truncate(s, 1 << 20)));
+            self.r_count += 1;
+        }
+        if let Some(b) = batch {
+            self.events.push(b);
+        }
+        self.text_bytes += text_bytes.max(o.size);
+    }
+
+    fn finish(mut self, batch: i64) -> Result<Batch> {
+        let now = chrono::Utc::now().timestamp_micros();
+        let n = self.o_count;
+        let objects = RecordBatch::try_new(
+            schema::objects(),
+            vec![
+                Arc::new(self.o_bucket.finish()),
+                Arc::new(self.o_key.finish()),
+                Arc::new(self.o_etag.finish()),
+                Arc::new(self.o_size.finish()),
+                Arc::new(self.o_modified.finish().with_timezone("UTC")),
+                Arc::new(self.o_sha.finish()),
+                Arc::new(self.o_records.finish()),
+                Arc::new(self.o_rejects.finish()),
+                Arc::new(arrow::array::Int64Array::from(vec![batch; n])),
+                Arc::new(
+                    arrow::array::TimestampMicrosecondArray::from(vec![now; n])
+                        .with_timezone("UTC"),
+                ),
+            ],
+        )?;
+        let r = self.r_count;
+        let mut r_bucket = StringBuilder::new();
+        for _ in 0..r {
+            r_bucket.append_option(self.bucket.as_deref());
+        }
+        let rejects = RecordBatch::try_new(
+            schema::rejects(),
+            vec![
+                Arc::new(r_bucket.finish()),
+                Arc::new(self.r_key.finish()),
+                Arc::new(self.r_etag.finish()),
+                Arc::new(self.r_record.finish()),
+                Arc::new(self.r_offset.finish()),
+                Arc::new(self.r_reason.finish()),
+                Arc::new(self.r_detail.finish()),
+                Arc::new(self.r_raw.finish()),
+                Arc::new(arrow::array::Int64Array::from(vec![batch; r])),
+            ],
+        )?;
+        Ok(Batch {
+            events: self.events,
+            objects: vec![objects],
+            rejects: vec![rejects],
+            digests: self.digests,
+        })
+    }
+}
+
+fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,17 @@
+//! trailglass: offline audit-log analytics for AWS CloudTrail.
+//!
+//! Data flows one way: [`source`] → [`decode`] → [`lake`] → [`query`]; [`ingest`] drives the first
+//! three and the verbs in [`cmd`] drive everything.
+
+pub mod cmd;
+pub mod config;
+pub mod decode;
+pub mod error;
+pub mod fault;
+pub mod r#gen;
+pub mod ingest;
+pub mod lake;
+pub mod query;
+pub mod schema;
+pub mod source;
+pub mod telemetry;

@@ -1,0 +1,73 @@
+//! Query: a DataFusion session over the lake, read-only SQL, and result formatting.
+//!
+//! The session is built in one place so that every verb (and, later, a Ballista executor) sees the
+//! same tables and functions. Tables are read through delta-rs's provider, never as a folder listing.
+
+pub mod catalog;
+mod format;
+pub mod udf;
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use arrow::record_batch::RecordBatch;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::sql::parser::DFParser;
+
+pub use format::{Format, write_batches};
+
+use crate::lake::Lake;
+
+/// A session with the lake's tables registered. `as_of` pins `events` to a Delta version.
+pub async fn context(lake: &Lake, as_of: Option<i64>) -> Result<SessionContext> {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let runtime = RuntimeEnvBuilder::new()
+        // Queries spill or fail cleanly rather than exhaust the machine.
+        .with_memory_pool(Arc::new(FairSpillPool::new(4 << 30)))
+        .build_arc()?;
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    lake.register(&ctx, as_of).await?;
+    Ok(ctx)
+}
+
+/// What ad-hoc SQL may do: read. DDL, DML (including `COPY … TO`) and `SET` are refused.
+pub fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// Split SQL text into statements (DataFusion's parser, so `;` inside strings is not a separator).
+pub fn statements(sql: &str) -> Result<Vec<String>> {
+    let parsed = DFParser::parse_sql(sql).context("SQL syntax error")?;
+    Ok(parsed.into_iter().map(|s| s.to_string()).collect())
+}
+
+/// Run read-only SQL (one or more statements); returns the result of each, stopping at the first
+/// failure.
+pub async fn run_sql(ctx: &SessionContext, sql: &str) -> Result<Vec<Vec<RecordBatch>>> {
+    let stmts = statements(sql)?;
+    if stmts.is_empty() {
+        bail!("no SQL statement given");
+    }
+    let mut out = Vec::new();
+    for s in stmts {
+        let df = ctx.sql_with_options(&s, read_only()).await.map_err(|e| {
+            let msg = e.to_string();
+            if msg.contains("not supported") || msg.contains("Unsupported") {
+                anyhow::anyhow!(
+                    "{msg}\ntrailglass sql is read-only: statements that change the lake or files are refused"
+                )
+            } else {
+                anyhow::anyhow!("{msg}")
+            }
+        })?;
+        out.push(df.collect().await?);
+    }
+    Ok(out)
+}

@@ -1,0 +1,194 @@
+//! The Arrow schemas of the lake's tables (SPEC §3).
+//!
+//! Names follow the CloudTrail table AWS documents for Athena, all lower case, so published Athena
+//! investigation queries port with little change. These functions are the single source of truth:
+//! decode builds batches against them and the lake creates its Delta tables from them.
+
+use std::sync::{Arc, LazyLock};
+
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+
+/// `Timestamp(Microsecond, "UTC")`, the Delta `timestamp` type.
+pub fn ts_type() -> DataType {
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+fn s(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, true)
+}
+
+fn st(name: &str, fields: Vec<Field>) -> Field {
+    Field::new(name, DataType::Struct(Fields::from(fields)), true)
+}
+
+/// Fields of `useridentity.sessioncontext.sessionissuer`.
+pub fn session_issuer_fields() -> Vec<Field> {
+    vec![
+        s("type"),
+        s("principalid"),
+        s("arn"),
+        s("accountid"),
+        s("username"),
+    ]
+}
+
+/// Fields of `useridentity`.
+pub fn user_identity_fields() -> Vec<Field> {
+    vec![
+        s("type"),
+        s("principalid"),
+        s("arn"),
+        s("accountid"),
+        s("invokedby"),
+        s("accesskeyid"),
+        s("username"),
+        s("identitystorearn"),
+        st("onbehalfof", vec![s("userid"), s("identitystorearn")]),
+        st(
+            "sessioncontext",
+            vec![
+                st(
+                    "attributes",
+                    vec![
+                        s("mfaauthenticated"),
+                        Field::new("creationdate", ts_type(), true),
+                    ],
+                ),
+                st("sessionissuer", session_issuer_fields()),
+                s("sourceidentity"),
+                s("ec2roledelivery"),
+                s("assumedroot"),
+                st(
+                    "webidfederationdata",
+                    vec![s("federatedprovider"), s("attributes")],
+                ),
+            ],
+        ),
+        s("credentialid"),
+    ]
+}
+
+/// Fields of one `resources` element.
+pub fn resource_fields() -> Fields {
+    Fields::from(vec![s("arn"), s("accountid"), s("type")])
+}
+
+static EVENTS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(vec![
+        s("eventversion"),
+        st("useridentity", user_identity_fields()),
+        Field::new("eventtime", ts_type(), false),
+        s("eventsource"),
+        s("eventname"),
+        s("awsregion"),
+        s("sourceipaddress"),
+        s("useragent"),
+        s("errorcode"),
+        s("errormessage"),
+        s("requestparameters"),
+        s("responseelements"),
+        s("additionaleventdata"),
+        s("requestid"),
+        s("eventid"),
+        Field::new(
+            "resources",
+            DataType::List(Arc::new(Field::new(
+                "element",
+                DataType::Struct(resource_fields()),
+                true,
+            ))),
+            true,
+        ),
+        s("eventtype"),
+        s("apiversion"),
+        Field::new("readonly", DataType::Boolean, true),
+        s("recipientaccountid"),
+        s("serviceeventdetails"),
+        s("sharedeventid"),
+        s("vpcendpointid"),
+        s("vpcendpointaccountid"),
+        s("eventcategory"),
+        st(
+            "addendum",
+            vec![
+                s("reason"),
+                s("updatedfields"),
+                s("originalrequestid"),
+                s("originaleventid"),
+            ],
+        ),
+        s("sessioncredentialfromconsole"),
+        s("edgedevicedetails"),
+        st(
+            "tlsdetails",
+            vec![
+                s("tlsversion"),
+                s("ciphersuite"),
+                s("clientprovidedhostheader"),
+            ],
+        ),
+        s("insightdetails"),
+        Field::new("managementevent", DataType::Boolean, true),
+        Field::new("_source", DataType::Utf8, false),
+        Field::new("_record", DataType::Int64, false),
+        Field::new("_raw", DataType::Utf8, false),
+        Field::new("dt", DataType::Utf8, false),
+    ]))
+});
+
+/// The `events` table: one row per delivered record, partitioned by `dt`.
+pub fn events() -> SchemaRef {
+    EVENTS.clone()
+}
+
+/// The `objects` table: one row per ingested source object.
+pub fn objects() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        s("bucket"),
+        Field::new("key", DataType::Utf8, false),
+        Field::new("etag", DataType::Utf8, false),
+        Field::new("size", DataType::Int64, false),
+        Field::new("last_modified", ts_type(), true),
+        Field::new("sha256", DataType::Utf8, false),
+        Field::new("records", DataType::Int64, false),
+        Field::new("rejects", DataType::Int64, false),
+        Field::new("batch", DataType::Int64, false),
+        Field::new("ingested_at", ts_type(), false),
+    ]))
+}
+
+/// The `rejects` table: one row per rejected object or record, with the reason.
+pub fn rejects() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        s("bucket"),
+        Field::new("key", DataType::Utf8, false),
+        s("etag"),
+        Field::new("record", DataType::Int64, true),
+        Field::new("offset", DataType::Int64, true),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("detail", DataType::Utf8, false),
+        s("raw"),
+        Field::new("batch", DataType::Int64, false),
+    ]))
+}
+
+/// The `digests` table: CloudTrail digest files with the signature captured beside them (SPEC §12).
+pub fn digests() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        s("bucket"),
+        Field::new("key", DataType::Utf8, false),
+        Field::new("etag", DataType::Utf8, false),
+        s("account"),
+        s("region"),
+        Field::new("digest_end_time", ts_type(), true),
+        Field::new("body", DataType::Utf8, false),
+        s("signature"),
+        s("signature_algorithm"),
+        Field::new(
+            "log_files",
+            DataType::List(Arc::new(Field::new("element", DataType::Utf8, true))),
+            true,
+        ),
+        Field::new("batch", DataType::Int64, false),
+    ]))
+}

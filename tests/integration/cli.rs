@@ -1,0 +1,124 @@
+//! The command line: read-only SQL, output formats, exit codes, broken pipes.
+
+use std::io::Read;
+use std::process::Stdio;
+
+use crate::util::{Workdir, bin, sample};
+
+fn lake_with_sample() -> Workdir {
+    let w = Workdir::new();
+    w.ingest(&sample(), &[]);
+    w
+}
+
+#[test]
+fn sql_refuses_statements_that_change_the_lake_or_files() {
+    let w = lake_with_sample();
+    let target = w.path().join("exfil.csv");
+    for sql in [
+        "CREATE TABLE t AS SELECT 1".to_string(),
+        "DROP TABLE events".to_string(),
+        "INSERT INTO events SELECT * FROM events".to_string(),
+        format!("COPY (SELECT * FROM events) TO '{}'", target.display()),
+        "SET datafusion.execution.batch_size = 1".to_string(),
+        format!(
+            "CREATE EXTERNAL TABLE x STORED AS CSV LOCATION '{}'",
+            w.path().display()
+        ),
+    ] {
+        let out = w.run(&["sql", &sql]);
+        assert_eq!(out.status.code(), Some(2), "{sql} must fail");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("error"), "{sql}: {err}");
+    }
+    assert!(!target.exists(), "COPY wrote a file");
+    assert!(w.count("SELECT count(*) FROM events") > 0);
+}
+
+#[test]
+fn formats_are_parseable() {
+    let w = lake_with_sample();
+    let q = "SELECT eventname, count(*) AS n FROM events GROUP BY eventname ORDER BY n DESC, eventname LIMIT 5";
+    let csv = w.run_code(&["sql", q, "--format", "csv"], 0);
+    let text = String::from_utf8(csv.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("eventname,n"));
+    assert_eq!(lines.count(), 5);
+    let json = w.run_code(&["sql", q, "--format", "json"], 0);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 5);
+    let table = w.run_code(&["sql", q], 0);
+    let t = String::from_utf8(table.stdout).unwrap();
+    assert!(t.contains("| eventname") && t.contains("5 rows"), "{t}");
+    let empty = w.run_code(
+        &[
+            "sql",
+            "SELECT eventname FROM events WHERE false",
+            "--format",
+            "json",
+        ],
+        0,
+    );
+    let v: serde_json::Value = serde_json::from_slice(&empty.stdout).unwrap();
+    assert_eq!(v, serde_json::json!([]));
+    let file = w.path().join("q.sql");
+    std::fs::write(&file, "SELECT 1 AS a; SELECT 'x;y' AS b;").unwrap();
+    let out = w.run_code(
+        &["sql", "-f", file.to_str().unwrap(), "--format", "ndjson"],
+        0,
+    );
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "{\"a\":1}\n{\"b\":\"x;y\"}\n"
+    );
+}
+
+#[test]
+fn a_closed_pipe_is_not_an_error() {
+    let w = lake_with_sample();
+    let mut child = std::process::Command::new(bin())
+        .arg("--lake")
+        .arg(w.lake())
+        .args(["sql", "SELECT _raw FROM events", "--format", "ndjson"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_and_missing_lakes_exit_3() {
+    let w = Workdir::new();
+    w.run_code(&["ingest"], 2);
+    w.run_code(&["ingest", "/nonexistent/trail"], 2);
+    w.run_code(
+        &["ingest", sample().to_str().unwrap(), "--from", "yesterday"],
+        2,
+    );
+    let out = w.run_code(&["sql", "SELECT 1"], 3);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trailglass ingest"));
+}
+
+#[test]
+fn demo_runs_on_the_bundled_sample() {
+    let w = Workdir::new();
+    let out = w.run_code(&["demo"], 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Ingest it again"), "{text}");
+    assert!(text.contains("0 new"), "second ingest adds nothing: {text}");
+}

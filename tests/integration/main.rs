@@ -1,0 +1,11 @@
+//! One integration-test binary (one link of the >100 MB dependency set), one module per area.
+
+mod bad_input;
+mod cli;
+mod crash;
+mod ingest;
+mod realdata;
+mod sessions;
+mod sessions_realdata;
+mod slt;
+mod util;

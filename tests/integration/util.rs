@@ -1,0 +1,136 @@
+//! Test harness: a temporary work directory with a lake, and helpers to run the real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_trailglass")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/realdata` beside the checkout (CI lays shared/ there). Missing data fails the test:
+/// a test never skips silently.
+pub fn realdata() -> PathBuf {
+    let p = std::env::var_os("TRAILGLASS_REALDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/realdata"));
+    assert!(
+        p.join("EVENTS.txt").is_file(),
+        "real data not found at {} (set TRAILGLASS_REALDATA)",
+        p.display()
+    );
+    p
+}
+
+pub fn sample() -> PathBuf {
+    repo().join("testdata/sample/trail")
+}
+
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Self {
+        Workdir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn lake(&self) -> PathBuf {
+        self.dir.path().join("lake")
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.arg("--lake").arg(self.lake()).env_remove("RUST_LOG");
+        c
+    }
+
+    /// Run and return the output, whatever the exit status.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run trailglass")
+    }
+
+    /// Run and require exit status `code`.
+    pub fn run_code(&self, args: &[&str], code: i32) -> Output {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "trailglass {args:?}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// `ingest --json`, requiring exit 0; returns the summary.
+    pub fn ingest(&self, source: &Path, extra: &[&str]) -> Value {
+        let mut args = vec![
+            "ingest",
+            source.to_str().expect("utf-8 path"),
+            "--json",
+            "-q",
+        ];
+        args.extend_from_slice(extra);
+        let out = self.run_code(&args, 0);
+        serde_json::from_slice(&out.stdout).expect("summary JSON")
+    }
+
+    /// Rows of a query as JSON objects.
+    pub fn sql(&self, sql: &str) -> Vec<Value> {
+        let out = self.run_code(&["sql", sql, "--format", "ndjson"], 0);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).expect("ndjson row"))
+            .collect()
+    }
+
+    /// A single integer answer.
+    pub fn count(&self, sql: &str) -> i64 {
+        let rows = self.sql(sql);
+        let row = rows.first().and_then(|r| r.as_object()).expect("one row");
+        row.values()
+            .next()
+            .and_then(Value::as_i64)
+            .expect("an integer")
+    }
+}
+
+/// Copy a tree (files only), keeping relative paths.
+pub fn copy_tree(from: &Path, to: &Path) {
+    for e in walk(from) {
+        let rel = e.strip_prefix(from).expect("inside");
+        let dest = to.join(rel);
+        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&e, &dest).expect("copy");
+    }
+}
+
+pub fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
