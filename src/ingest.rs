@@ -43,8 +43,8 @@ impl Default for Options {
         Options {
             filter: Filter::default(),
             limits: Limits::default(),
-            batch_bytes: 128 << 20,
-            chunk_bytes: 8 << 20,
+            batch_bytes: 64 << 20,
+            chunk_bytes: 4 << 20,
             threads: 0,
             progress: false,
         }
@@ -180,8 +180,21 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     summary.digests = digests.iter().map(|b| b.num_rows()).sum();
     pending.digests = digests;
 
-    std::thread::scope(|scope| -> Result<()> {
+    // Three stages run at once: decode (rayon), gather (this thread) and commit (a writer thread),
+    // so Parquet encoding overlaps decoding. Channels of one slot bound what is in flight.
+    let committed = std::thread::scope(|scope| -> Result<Vec<i64>> {
         let (tx, rx) = sync_channel::<Vec<Processed>>(1);
+        let (wtx, wrx) = sync_channel::<PendingBatch>(1);
+        let lake = &mut lake;
+        let rt = &rt;
+        let writer = scope.spawn(move || -> Result<Vec<i64>> {
+            let mut done = Vec::new();
+            for batch in wrx {
+                done.push(rt.block_on(commit(lake, batch))?);
+                tracing::info!(batch = done.last(), "committed");
+            }
+            Ok(done)
+        });
         let known = &known;
         let limits = &opts.limits;
         let pool = &pool;
@@ -247,21 +260,21 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
             }
             if pending.text_bytes >= opts.batch_bytes {
                 let batch = std::mem::replace(&mut pending, PendingBatch::new(bucket.clone()));
-                summary.batches.push(rt.block_on(commit(&mut lake, batch))?);
-                tracing::info!(
-                    batch = summary.batches.last(),
-                    records = summary.records,
-                    "committed"
-                );
+                if wtx.send(batch).is_err() {
+                    break; // the writer failed: its error is reported below
+                }
             }
         }
-        Ok(())
+        let last = std::mem::replace(&mut pending, PendingBatch::new(bucket.clone()));
+        if !last.is_empty() {
+            let _ = wtx.send(last);
+        }
+        drop(wtx);
+        writer
+            .join()
+            .map_err(|_| anyhow::anyhow!("the lake writer thread panicked"))?
     })?;
-    if !pending.is_empty() {
-        summary
-            .batches
-            .push(rt.block_on(commit(&mut lake, pending))?);
-    }
+    summary.batches = committed;
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -46,7 +46,7 @@ pub struct IngestArgs {
     #[arg(long, default_value_t = 128)]
     pub max_depth: usize,
     /// Commit after about this many MiB of JSON (bounds memory).
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = 64)]
     pub batch_size: u64,
     /// Decode threads (0: one per core).
     #[arg(long, default_value_t = 0)]

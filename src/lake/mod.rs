@@ -138,44 +138,31 @@ pub struct Batch {
     pub digests: Vec<RecordBatch>,
 }
 
-/// (batch, row) pairs of `batches` in (dt, recipientaccountid, eventtime, _source, _record) order.
-fn sort_order(batches: &[RecordBatch]) -> Result<Vec<(usize, usize)>> {
+/// Row numbers of `b` in (dt, recipientaccountid, eventtime, _source, _record) order.
+fn sort_order(b: &RecordBatch) -> Result<Vec<u32>> {
     use arrow::array::{Array, AsArray, Int64Array, TimestampMicrosecondArray};
-    let mut keys = Vec::new();
-    for (bi, b) in batches.iter().enumerate() {
-        let col = |name: &str| {
-            b.column_by_name(name)
-                .ok_or_else(|| anyhow!("events batch without {name}"))
-        };
-        let dt = col("dt")?.as_string::<i32>();
-        let acct = col("recipientaccountid")?.as_string::<i32>();
-        let time = col("eventtime")?
-            .as_any()
-            .downcast_ref::<TimestampMicrosecondArray>()
-            .ok_or_else(|| anyhow!("eventtime is not a timestamp"))?;
-        let src = col("_source")?.as_string::<i32>();
-        let rec = col("_record")?
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .ok_or_else(|| anyhow!("_record is not an integer"))?;
-        for i in 0..b.num_rows() {
-            let a = if acct.is_null(i) {
-                None
-            } else {
-                Some(acct.value(i))
-            };
-            keys.push((
-                dt.value(i),
-                a,
-                time.value(i),
-                src.value(i),
-                rec.value(i),
-                (bi, i),
-            ));
-        }
-    }
-    keys.sort_unstable_by(|x, y| (x.0, x.1, x.2, x.3, x.4).cmp(&(y.0, y.1, y.2, y.3, y.4)));
-    Ok(keys.into_iter().map(|k| k.5).collect())
+    let col = |name: &str| {
+        b.column_by_name(name)
+            .ok_or_else(|| anyhow!("events batch without {name}"))
+    };
+    let dt = col("dt")?.as_string::<i32>();
+    let acct = col("recipientaccountid")?.as_string::<i32>();
+    let time = col("eventtime")?
+        .as_any()
+        .downcast_ref::<TimestampMicrosecondArray>()
+        .ok_or_else(|| anyhow!("eventtime is not a timestamp"))?;
+    let src = col("_source")?.as_string::<i32>();
+    let rec = col("_record")?
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .ok_or_else(|| anyhow!("_record is not an integer"))?;
+    let key = |i: usize| {
+        let a = (!acct.is_null(i)).then(|| acct.value(i));
+        (dt.value(i), a, time.value(i), src.value(i), rec.value(i))
+    };
+    let mut order: Vec<u32> = (0..b.num_rows() as u32).collect();
+    order.sort_unstable_by_key(|&i| key(i as usize));
+    Ok(order)
 }
 
 /// An open lake.
@@ -338,11 +325,14 @@ impl Lake {
             .with_target_file_size(512 << 20);
         if t == Table::Events {
             // Files sorted by (account, time) so Parquet statistics prune by both (SPEC §3).
-            // Rows arrive sorted by `dt` first, so each partition's file is written in order.
-            let order = sort_order(batches)?;
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
+            // Rows go out sorted by `dt` first, so each partition's file is written in order.
+            // One concatenation, then `take` in chunks: `take` copies nested columns column-wise,
+            // where interleaving several batches falls back to row-by-row copies.
+            let all = arrow::compute::concat_batches(&batches[0].schema(), batches)?;
+            let order = sort_order(&all)?;
             for chunk in order.chunks(32 * 1024) {
-                let b = arrow::compute::interleave_record_batch(&refs, chunk)?;
+                let idx = arrow::array::UInt32Array::from(chunk.to_vec());
+                let b = arrow::compute::take_record_batch(&all, &idx)?;
                 w.write(b).await.context("writing events files")?;
             }
         } else {

@@ -302,7 +302,7 @@ fn slt_files() -> Vec<PathBuf> {
 
 #[test]
 fn slt_files_cover_every_catalog_query() {
-    let catalog = Catalog::embedded().expect("catalog");
+    let catalog = Catalog::load().expect("catalog");
     let mut text = String::new();
     for f in slt_files() {
         text.push_str(&std::fs::read_to_string(f).expect("read slt"));
@@ -340,7 +340,7 @@ fn slt_catalog_on_fixture() {
                 &lake,
                 None,
                 &config,
-                Catalog::embedded().expect("catalog"),
+                Catalog::load().expect("catalog"),
             ))
             .expect("analysis");
         let mut db = TrailDb {
