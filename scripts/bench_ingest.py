@@ -40,7 +40,10 @@ def ensure_trail(shape, gib):
     if not os.path.exists(os.path.join(out, "answer-key.json")):
         shutil.rmtree(out, ignore_errors=True)
         print(f"generating {gib} GiB, {shape} objects -> {out}", file=sys.stderr)
-        subprocess.run([BIN, "generate", "--out", out, "--size", f"{gib}GiB", "--shape", shape, "--seed", "20261126"], check=True)
+        # small: 6 accounts x 4 regions x 3 days of 5-minute files, about 20,700 objects (PERF.md's shape)
+        extra = ["--accounts", "6", "--regions", "4", "--days", "3"] if shape == "small" else []
+        subprocess.run([BIN, "generate", "--out", out, "--size", f"{gib}GiB", "--shape", shape, "--seed", "20261126"] + extra,
+                       check=True)
     return out
 
 
@@ -61,7 +64,7 @@ con.execute("SET threads TO 2")
 con.execute(f'''
 COPY (
   SELECT r.*, strftime(CAST(r.eventTime AS TIMESTAMP), '%Y-%m-%d') AS dt
-  FROM (SELECT unnest(Records) AS r FROM read_json('{src}/**/CloudTrail/**/*.json.gz',
+  FROM (SELECT unnest(Records) AS r FROM read_json('{src}/AWSLogs/*/*/CloudTrail/*/*/*/*/*.json.gz',
         format='auto', maximum_object_size=1073741824, union_by_name=true))
 ) TO '{dst}' (FORMAT parquet, PARTITION_BY (dt), COMPRESSION zstd)''')
 print(con.execute(f"SELECT count(*) FROM read_parquet('{dst}/**/*.parquet')").fetchone()[0])

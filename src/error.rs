@@ -41,13 +41,13 @@ pub fn exit_for(err: &anyhow::Error) -> Exit {
                 Error::Access(_) => Exit::Access,
             };
         }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if matches!(
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && matches!(
                 io.kind(),
                 std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::StorageFull
-            ) {
-                return Exit::Access;
-            }
+            )
+        {
+            return Exit::Access;
         }
     }
     Exit::Input

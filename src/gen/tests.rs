@@ -641,13 +641,13 @@ fn mean_record_is_about_one_and_a_half_kb() {
     assert!((1_100.0..2_000.0).contains(&m), "mean {m}");
 }
 
-/// Check any generated directory against its answer key:
-/// `TRAILGLASS_GEN_CHECK=dir cargo test --release --lib gen::tests::check_dir -- --ignored`
+/// Check a generated directory against its answer key: the committed sample by default, or any
+/// directory with `TRAILGLASS_GEN_CHECK=dir cargo test --release --lib r#gen::tests::check_dir`.
 #[test]
-#[ignore]
 fn check_dir() {
-    let dir =
-        PathBuf::from(std::env::var("TRAILGLASS_GEN_CHECK").expect("TRAILGLASS_GEN_CHECK=dir"));
+    let dir = std::env::var_os("TRAILGLASS_GEN_CHECK")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/sample"));
     let key: AnswerKey =
         serde_json::from_slice(&fs::read(dir.join("answer-key.json")).unwrap()).unwrap();
     check(&dir, &key);

@@ -270,17 +270,19 @@ impl Lake {
     /// Returns how many aux commits were replayed.
     pub async fn recover(&mut self) -> Result<usize> {
         let events_v = self.batch_version(Table::Events).await?;
-        let mut replayed = 0;
-        let mut pending: Option<HashMap<i64, Value>> = None;
+        let mut behind = Vec::new();
         for t in Table::AUX {
             let aux_v = self.batch_version(t).await?;
-            if aux_v >= events_v {
-                continue;
+            if aux_v < events_v {
+                behind.push((t, aux_v));
             }
-            if pending.is_none() {
-                pending = Some(self.batch_metadata().await?);
-            }
-            let meta = pending.as_ref().map(|m| m.clone()).unwrap_or_default();
+        }
+        if behind.is_empty() {
+            return Ok(0);
+        }
+        let meta = self.batch_metadata().await?;
+        let mut replayed = 0;
+        for (t, aux_v) in behind {
             for n in (aux_v + 1)..=events_v {
                 let adds: Vec<Add> = match meta.get(&n).and_then(|m| m.get(t.name())) {
                     Some(v) => serde_json::from_value(v.clone())
@@ -307,10 +309,10 @@ impl Lake {
         let mut history = table.history(None);
         while let Some(ci) = history.next().await {
             let ci = ci?;
-            if let Some(tg) = ci.info.get("trailglass") {
-                if let Some(n) = tg.get("batch").and_then(Value::as_i64) {
-                    out.insert(n, tg.get("aux").cloned().unwrap_or(Value::Null));
-                }
+            if let Some(tg) = ci.info.get("trailglass")
+                && let Some(n) = tg.get("batch").and_then(Value::as_i64)
+            {
+                out.insert(n, tg.get("aux").cloned().unwrap_or(Value::Null));
             }
         }
         Ok(out)

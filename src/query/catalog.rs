@@ -648,10 +648,15 @@ pub async fn run_statement(
     sql: &str,
     params: &ParamValues,
 ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
-    let df = ctx.sql_with_options(sql, super::read_only()).await?;
-    let df = df.with_param_values(params.clone())?;
+    // DataFusion errors repeat their message through `source()`; keep it once.
+    let flat = |e: datafusion::error::DataFusionError| anyhow!("{e}");
+    let df = ctx
+        .sql_with_options(sql, super::read_only())
+        .await
+        .map_err(flat)?;
+    let df = df.with_param_values(params.clone()).map_err(flat)?;
     let planned: arrow::datatypes::SchemaRef = Arc::new(df.schema().as_arrow().clone());
-    let batches = df.collect().await?;
+    let batches = df.collect().await.map_err(flat)?;
     // The batches' own schema (nullability as executed) when there are any.
     let schema = batches.first().map_or(planned, |b| b.schema());
     Ok((schema, batches))

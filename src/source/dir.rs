@@ -51,10 +51,10 @@ fn enter(parts: &[String], f: &Filter) -> bool {
     if is_account(account) && !f.account(account) {
         return false;
     }
-    if let Some(region) = rest.get(2) {
-        if !f.region(region) {
-            return false;
-        }
+    if let Some(region) = rest.get(2)
+        && !f.region(region)
+    {
+        return false;
     }
     let year: Option<i32> = rest.get(3).and_then(|y| y.parse().ok());
     let month: Option<u32> = rest.get(4).and_then(|m| m.parse().ok());

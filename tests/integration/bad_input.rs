@@ -70,11 +70,9 @@ fn each_bad_input_is_rejected_with_its_reason_and_good_records_are_kept() {
     let raw = w.sql("SELECT _raw FROM events WHERE _source = 'unknown-fields.json'");
     assert!(raw[0]["_raw"].as_str().unwrap().contains("brandNewField"));
     // The 50 MB record is stored whole.
-    assert_eq!(
-        w.count("SELECT max(length(_raw)) FROM events WHERE _source = 'huge-line.json.gz'")
-            > 50 * 1024 * 1024,
-        true
-    );
+    let longest =
+        w.count("SELECT max(length(_raw)) FROM events WHERE _source = 'huge-line.json.gz'");
+    assert!(longest > 50 * 1024 * 1024, "{longest}");
 }
 
 #[test]
