@@ -61,6 +61,7 @@ import duckdb, sys
 src, dst = sys.argv[1], sys.argv[2]
 con = duckdb.connect()
 con.execute("SET threads TO 2")
+con.execute("SET enable_progress_bar = false")
 con.execute(f'''
 COPY (
   SELECT r.*, strftime(CAST(r.eventTime AS TIMESTAMP), '%Y-%m-%d') AS dt
@@ -102,7 +103,7 @@ def main():
             dst = os.path.join(DATA, f"duck-{shape}")
             shutil.rmtree(dst, ignore_errors=True)
             secs, rss, out = run_measured([py, "-c", DUCK, os.path.join(trail, "trail"), dst])
-            n = int(out.strip())
+            n = int(out.strip().splitlines()[-1])
             r = dict(tool="duckdb", shape=shape, gib=a.size_gib, objects=s["objects_ingested"], records=n,
                      json_mb=round(mb, 1), seconds=round(secs, 2), mb_per_s=round(mb / secs, 1),
                      records_per_s=round(n / secs), peak_rss_mib=round(rss / 2**20))

@@ -672,6 +672,7 @@ pub async fn run_query(
     let mut last = None;
     let many = q.steps.len() > 1;
     for (step, sql) in &q.steps {
+        let started = std::time::Instant::now();
         let (schema, batches) = run_statement(ctx, sql, params).await.with_context(|| {
             if many {
                 format!("query {} (queries/{}), step {step}", q.name, q.path)
@@ -679,6 +680,13 @@ pub async fn run_query(
                 format!("query {} (queries/{})", q.name, q.path)
             }
         })?;
+        tracing::debug!(
+            query = %q.name,
+            step = %step,
+            rows = batches.iter().map(|b| b.num_rows()).sum::<usize>(),
+            ms = started.elapsed().as_millis() as u64,
+            "catalog step"
+        );
         if many {
             register_batches(ctx, step, schema.clone(), batches.clone())?;
         }
