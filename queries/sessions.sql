@@ -6,6 +6,9 @@
 --
 -- How it works. Each `-- step: NAME` below is one plain SELECT whose result trailglass keeps as a
 -- small in-memory table NAME for the later steps (and for the rules and investigation queries):
+--   tg_calls     the few calls the next steps read (STS issuing, sign-ins, IAM credential
+--                changes), in one pass over `events`
+--   tg_sts       every STS credential-issuing call, one row per issued key (failures included)
 --   tg_edges     credential-issuing STS calls that succeeded (AssumeRole*, AssumeRoot,
 --                GetSessionToken, GetFederationToken): the only relation the recursion walks
 --   tg_signins   console sign-ins and Identity Center UserAuthentication events
@@ -18,11 +21,38 @@
 --   tg_cred      one row per session credential, with kind, parent and root
 --   tg_actions   the distinct events carrying each credential (by access key, or by role session
 --                ARN + creationdate for Identity Center and console sessions), entry excluded
+--   tg_iam, tg_revocations  password, access-key and MFA changes; AWSRevokeOlderSessions
 --   tg_sess      per session: key, id, MFA state, TTL deadline, approval, revocation
 --   session_events  actions with their session and per-event flags
 --   sessions     the sessions (SPEC §6 columns)
 -- A credential is matched by "tokens": its issued access key, and its (session ARN, creationdate)
 -- pair. An event carries both; an edge's caller carries both.
+-- $bg_role_patterns, $bg_user_patterns and $bg_root are the configuration as bound values (the
+-- same as the bg_roles, bg_users and bg_policy tables).
+
+-- step: tg_calls
+-- The few calls the steps below look at (STS credential issuing, console and Identity Center
+-- sign-ins, IAM credential changes), read from `events` in one pass.
+SELECT coalesce(eventid, concat(_source, '#', CAST(_record AS VARCHAR))) AS eventid,
+       eventtime, recipientaccountid, eventsource, eventname, errorcode, errormessage,
+       useridentity.type AS itype,
+       nullif(useridentity.arn, '') AS arn,
+       nullif(useridentity.accesskeyid, '') AS akey,
+       nullif(useridentity.accountid, '') AS accountid,
+       useridentity.username AS username,
+       useridentity.sessioncontext.attributes.creationdate AS cd,
+       useridentity.sessioncontext.attributes.mfaauthenticated AS mfa,
+       nullif(useridentity.sessioncontext.sessionissuer.arn, '') AS issuer_arn,
+       useridentity.sessioncontext.sourceidentity AS ctx_source_identity,
+       requestparameters, responseelements, additionaleventdata, serviceeventdetails,
+       sourceipaddress, useragent
+FROM events
+WHERE eventname IN ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity', 'AssumeRoot',
+                    'GetSessionToken', 'GetFederationToken', 'ConsoleLogin', 'UserAuthentication',
+                    'PasswordUpdated', 'PutRolePolicy', 'ChangePassword', 'UpdateLoginProfile',
+                    'CreateLoginProfile', 'DeleteLoginProfile', 'UpdateAccessKey',
+                    'DeleteAccessKey', 'DeactivateMFADevice', 'DeleteVirtualMFADevice')
+  AND eventsource IN ('sts.amazonaws.com', 'signin.amazonaws.com', 'iam.amazonaws.com');
 
 -- step: tg_sts
 -- One row per issued credential (per call when none was issued). A cross-account AssumeRole is
@@ -48,31 +78,31 @@ FROM (
   FROM (
     SELECT *, coalesce(nullif(split_part(principal_arn, ':', 5), ''), recipient) AS account
     FROM (
-      SELECT coalesce(eventid, concat(_source, '#', CAST(_record AS VARCHAR))) AS eventid,
+      SELECT eventid AS eventid,
              eventtime,
              recipientaccountid AS recipient,
              eventname,
              errorcode,
              errormessage,
-             useridentity.type AS caller_type,
-             nullif(useridentity.arn, '') AS caller_arn,
-             nullif(useridentity.accesskeyid, '') AS caller_key,
-             useridentity.sessioncontext.attributes.creationdate AS caller_cd,
-             useridentity.sessioncontext.attributes.mfaauthenticated AS caller_mfa,
-             nullif(useridentity.sessioncontext.sessionissuer.arn, '') AS caller_issuer,
+             itype AS caller_type,
+             arn AS caller_arn,
+             akey AS caller_key,
+             cd AS caller_cd,
+             mfa AS caller_mfa,
+             issuer_arn AS caller_issuer,
              CASE eventname
                WHEN 'AssumeRoot' THEN concat('arn:aws:iam::',
                  CASE WHEN json_get_str(requestparameters, 'targetPrincipal') LIKE 'arn:%'
                       THEN split_part(json_get_str(requestparameters, 'targetPrincipal'), ':', 5)
                       ELSE json_get_str(requestparameters, 'targetPrincipal') END, ':root')
-               WHEN 'GetSessionToken' THEN nullif(useridentity.arn, '')
+               WHEN 'GetSessionToken' THEN arn
                WHEN 'GetFederationToken' THEN json_get_str(responseelements, 'federatedUser', 'arn')
                ELSE json_get_str(requestparameters, 'roleArn')
              END AS principal_arn,
              json_get_str(requestparameters, 'roleSessionName') AS session_name,
              coalesce(json_get_str(responseelements, 'sourceIdentity'),
                       json_get_str(requestparameters, 'sourceIdentity'),
-                      useridentity.sessioncontext.sourceidentity) AS source_identity,
+                      ctx_source_identity) AS source_identity,
              json_get_str(requestparameters, 'serialNumber') AS serial_number,
              nullif(json_get_str(responseelements, 'credentials', 'accessKeyId'), '') AS issued_key,
              CASE eventname
@@ -80,14 +110,14 @@ FROM (
                  CASE WHEN json_get_str(requestparameters, 'targetPrincipal') LIKE 'arn:%'
                       THEN split_part(json_get_str(requestparameters, 'targetPrincipal'), ':', 5)
                       ELSE json_get_str(requestparameters, 'targetPrincipal') END, ':root')
-               WHEN 'GetSessionToken' THEN nullif(useridentity.arn, '')
+               WHEN 'GetSessionToken' THEN arn
                WHEN 'GetFederationToken' THEN json_get_str(responseelements, 'federatedUser', 'arn')
                ELSE json_get_str(responseelements, 'assumedRoleUser', 'arn')
              END AS issued_arn,
              sts_time(json_get_str(responseelements, 'credentials', 'expiration')) AS granted_expiry,
              sourceipaddress,
              useragent
-      FROM events
+      FROM tg_calls
       WHERE eventsource = 'sts.amazonaws.com'
         AND eventname IN ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity',
                           'AssumeRoot', 'GetSessionToken', 'GetFederationToken')
@@ -105,14 +135,14 @@ SELECT eventid, eventtime, recipient, account, eventname, itype, arn, username, 
 FROM (
   SELECT *, row_number() OVER (PARTITION BY eventid ORDER BY eventtime) AS rn
   FROM (
-    SELECT coalesce(eventid, concat(_source, '#', CAST(_record AS VARCHAR))) AS eventid,
+    SELECT eventid AS eventid,
            eventtime,
            recipientaccountid AS recipient,
-           coalesce(nullif(useridentity.accountid, ''), recipientaccountid) AS account,
+           coalesce(accountid, recipientaccountid) AS account,
            eventname,
-           useridentity.type AS itype,
-           nullif(useridentity.arn, '') AS arn,
-           useridentity.username AS username,
+           itype AS itype,
+           arn AS arn,
+           username AS username,
            CASE WHEN eventname = 'ConsoleLogin'
                 THEN errorcode IS NULL
                      AND lower(coalesce(json_get_str(responseelements, 'ConsoleLogin'), '')) = 'success'
@@ -121,12 +151,12 @@ FROM (
            END AS success,
            json_get_str(additionaleventdata, 'MFAUsed') AS mfa_used,
            upper(json_get_str(additionaleventdata, 'CredentialType')) AS credential_type,
-           coalesce(json_get_str(additionaleventdata, 'UserName'), useridentity.username) AS signin_user,
+           coalesce(json_get_str(additionaleventdata, 'UserName'), username) AS signin_user,
            sourceipaddress,
            useragent,
            errorcode,
            errormessage
-    FROM events
+    FROM tg_calls
     WHERE eventsource = 'signin.amazonaws.com'
       AND eventname IN ('ConsoleLogin', 'UserAuthentication')
   ) x
@@ -134,30 +164,29 @@ FROM (
 WHERE rn = 1;
 
 -- step: tg_bgid
-SELECT g.*
+-- One pass over `events`: rows whose identity matches a break-glass pattern ($bg_role_patterns,
+-- $bg_user_patterns and $bg_root are the configuration's bound values, the same as the bg_*
+-- tables), grouped per credential.
+SELECT account, itype, arn, min(issuer_arn) AS issuer_arn, cd, min(key) AS key,
+       min(eventtime) AS first_time
 FROM (
-  SELECT account, itype, arn, issuer_arn, cd, min(key) AS key, min(eventtime) AS first_time
-  FROM (
-    SELECT coalesce(nullif(useridentity.accountid, ''), recipientaccountid) AS account,
-           useridentity.type AS itype,
-           nullif(useridentity.arn, '') AS arn,
-           nullif(useridentity.sessioncontext.sessionissuer.arn, '') AS issuer_arn,
-           useridentity.sessioncontext.attributes.creationdate AS cd,
-           nullif(useridentity.accesskeyid, '') AS key,
-           eventtime
-    FROM events
-    WHERE useridentity.type IN ('AssumedRole', 'IAMUser', 'Root')
-      AND (useridentity.sessioncontext.attributes.creationdate IS NOT NULL
-           OR nullif(useridentity.accesskeyid, '') IS NOT NULL)
-  ) x
-  GROUP BY account, itype, arn, issuer_arn, cd, CASE WHEN cd IS NULL THEN key END
-) g
-CROSS JOIN bg_policy p
-WHERE (g.itype = 'AssumedRole'
-       AND EXISTS (SELECT 1 FROM bg_roles r WHERE arn_glob(g.issuer_arn, r.pattern)))
-   OR (g.itype = 'IAMUser'
-       AND EXISTS (SELECT 1 FROM bg_users u WHERE arn_glob(g.arn, u.pattern)))
-   OR (g.itype = 'Root' AND p.root);
+  SELECT coalesce(nullif(useridentity.accountid, ''), recipientaccountid) AS account,
+         useridentity.type AS itype,
+         nullif(useridentity.arn, '') AS arn,
+         nullif(useridentity.sessioncontext.sessionissuer.arn, '') AS issuer_arn,
+         useridentity.sessioncontext.attributes.creationdate AS cd,
+         nullif(useridentity.accesskeyid, '') AS key,
+         eventtime
+  FROM events
+  WHERE arn_glob(useridentity.sessioncontext.sessionissuer.arn, $bg_role_patterns)
+     OR arn_glob(useridentity.arn, $bg_user_patterns)
+     OR ($bg_root AND useridentity.arn LIKE 'arn:%:root')
+) x
+WHERE ((itype = 'AssumedRole' AND arn_glob(issuer_arn, $bg_role_patterns))
+       OR (itype = 'IAMUser' AND arn_glob(arn, $bg_user_patterns))
+       OR (itype = 'Root' AND $bg_root))
+  AND (cd IS NOT NULL OR key IS NOT NULL)
+GROUP BY account, itype, arn, cd, CASE WHEN cd IS NULL THEN key END;
 
 -- step: tg_seeds
 -- (a) a break-glass role assumed by anyone (chaining is decided by tg_chain)
@@ -296,32 +325,26 @@ FROM (
     FROM events ev
     JOIN tg_cred c ON ev.useridentity.accesskeyid = c.issued_key
     UNION ALL
-    SELECT c.cred_id, 1, c.start, c.entry_event_id,
+    -- via 1 and via 2 share one pass: both join on the principal ARN
+    SELECT c.cred_id,
+           CASE WHEN ev.useridentity.sessioncontext.attributes.creationdate = c.sess_cd
+                THEN 1 ELSE 2 END,
+           c.start, c.entry_event_id,
            coalesce(ev.eventid, concat(ev._source, '#', CAST(ev._record AS VARCHAR))),
            ev.eventtime, ev.recipientaccountid, ev.awsregion, ev.eventsource, ev.eventname,
            ev.sourceipaddress, ev.useragent, ev.errorcode, ev.errormessage, ev.readonly,
            nullif(ev.useridentity.accesskeyid, ''),
            ev.useridentity.sessioncontext.attributes.mfaauthenticated
     FROM events ev
-    JOIN tg_cred c
-      ON ev.useridentity.arn = c.sess_arn
-     AND ev.useridentity.sessioncontext.attributes.creationdate = c.sess_cd
-    UNION ALL
-    SELECT c.cred_id, 2, c.start, c.entry_event_id,
-           coalesce(ev.eventid, concat(ev._source, '#', CAST(ev._record AS VARCHAR))),
-           ev.eventtime, ev.recipientaccountid, ev.awsregion, ev.eventsource, ev.eventname,
-           ev.sourceipaddress, ev.useragent, ev.errorcode, ev.errormessage, ev.readonly,
-           CAST(NULL AS VARCHAR),
-           ev.useridentity.sessioncontext.attributes.mfaauthenticated
-    FROM events ev
     JOIN tg_cred c ON ev.useridentity.arn = c.sess_arn
-    WHERE ev.useridentity.type IN ('IAMUser', 'Root')
-      AND nullif(ev.useridentity.accesskeyid, '') IS NULL
-      AND ev.useridentity.sessioncontext.attributes.creationdate IS NULL
-      AND ev.eventsource <> 'signin.amazonaws.com'
-      AND c.issued_key IS NULL AND c.depth = 0
-      AND ev.eventtime >= c.sess_cd
-      AND ev.eventtime < c.sess_cd + INTERVAL '12 hours'
+    WHERE ev.useridentity.sessioncontext.attributes.creationdate = c.sess_cd
+       OR (ev.useridentity.type IN ('IAMUser', 'Root')
+           AND nullif(ev.useridentity.accesskeyid, '') IS NULL
+           AND ev.useridentity.sessioncontext.attributes.creationdate IS NULL
+           AND ev.eventsource <> 'signin.amazonaws.com'
+           AND c.issued_key IS NULL AND c.depth = 0
+           AND ev.eventtime >= c.sess_cd
+           AND ev.eventtime < c.sess_cd + INTERVAL '12 hours')
   ) a
 ) x
 WHERE rn = 1 AND (entry_event_id IS NULL OR eventid <> entry_event_id);
@@ -335,15 +358,15 @@ SELECT eventid, eventtime, account, eventsource, eventname, errorcode, caller_ty
 FROM (
   SELECT *, row_number() OVER (PARTITION BY eventid ORDER BY eventtime) AS rn
   FROM (
-    SELECT coalesce(eventid, concat(_source, '#', CAST(_record AS VARCHAR))) AS eventid,
+    SELECT eventid AS eventid,
            eventtime,
            recipientaccountid AS account,
            eventsource,
            eventname,
            errorcode,
-           useridentity.type AS caller_type,
-           nullif(useridentity.arn, '') AS caller_arn,
-           useridentity.username AS caller_user,
+           itype AS caller_type,
+           arn AS caller_arn,
+           username AS caller_user,
            json_get_str(requestparameters, 'userName') AS target_user,
            json_get_str(requestparameters, 'accessKeyId') AS access_key,
            json_get_str(requestparameters, 'policyName') AS policy_name,
@@ -354,7 +377,7 @@ FROM (
            json_get_str(requestparameters, 'serialNumber') AS serial_number,
            json_get_str(requestparameters, 'status') AS status,
            json_get_str(requestparameters, 'roleName') AS role_name
-    FROM events
+    FROM tg_calls
     WHERE (eventsource = 'iam.amazonaws.com'
            AND eventname IN ('PutRolePolicy', 'ChangePassword', 'UpdateLoginProfile',
                              'CreateLoginProfile', 'DeleteLoginProfile', 'UpdateAccessKey',

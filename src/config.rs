@@ -124,7 +124,8 @@ struct PrintBreakglass<'a> {
 
 /// 1-based line and column of a byte offset.
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let upto = &text[..offset.min(text.len())];
+    // A span is on a character boundary; should it not be, count up to the whole text.
+    let upto = text.get(..offset.min(text.len())).unwrap_or(text);
     let line = upto.matches('\n').count() + 1;
     let col = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, col)

@@ -16,6 +16,10 @@
 //! SQL text, so `x' OR '1'='1` is only ever a string. `requires:` names what must be built first
 //! (`sessions` — the tables of `queries/sessions.sql` — or `findings`).
 //!
+//! Besides its declared parameters, every query may use the configuration as bound values:
+//! `$bg_role_patterns` and `$bg_user_patterns` (lists of ARN globs) and `$bg_root` (boolean), the
+//! same values as the tables `bg_roles`, `bg_users` and `bg_policy` ([`IMPLICIT_PARAMS`]).
+//!
 //! A file may hold several statements, each after a `-- step: NAME` line. Each step's result is
 //! registered as an in-memory table named `NAME`, so later steps (and other queries) read it; this
 //! is how `sessions.sql` builds the small relations it needs once and how every rule then runs over
@@ -720,10 +724,35 @@ pub fn findings_schema() -> arrow::datatypes::SchemaRef {
     ]))
 }
 
+/// Parameters every catalog query may use without declaring them: the configuration's pattern
+/// lists and root switch as bound values (the same values as the `bg_roles`, `bg_users` and
+/// `bg_policy` tables). They let a step test a row against every pattern with one function call
+/// (`arn_glob(arn, $bg_role_patterns)`) instead of a join per row.
+pub const IMPLICIT_PARAMS: [&str; 3] = ["bg_role_patterns", "bg_user_patterns", "bg_root"];
+
+fn implicit_params(config: &crate::config::Config) -> HashMap<String, ScalarValue> {
+    let list = |pats: &[String]| {
+        let items: Vec<ScalarValue> = pats
+            .iter()
+            .map(|p| ScalarValue::Utf8(Some(p.clone())))
+            .collect();
+        ScalarValue::List(ScalarValue::new_list_nullable(&items, &DataType::Utf8))
+    };
+    HashMap::from([
+        ("bg_role_patterns".to_string(), list(&config.roles)),
+        ("bg_user_patterns".to_string(), list(&config.users)),
+        (
+            "bg_root".to_string(),
+            ScalarValue::Boolean(Some(config.root)),
+        ),
+    ])
+}
+
 /// A catalog bound to one DataFusion session: knows what has been built already.
 pub struct Analysis {
     pub ctx: SessionContext,
     pub catalog: Catalog,
+    implicit: HashMap<String, ScalarValue>,
     built_sessions: bool,
     built_findings: bool,
 }
@@ -737,19 +766,45 @@ impl Analysis {
         catalog: Catalog,
     ) -> Result<Analysis> {
         let mut ctx = super::context(lake, as_of).await?;
+        {
+            // Late materialization: the selective predicates (event source and name, and the
+            // dynamic filters a hash join pushes into its probe side) are applied while decoding,
+            // so the wide JSON and identity columns are decoded only for the rows that match.
+            let state = ctx.state_ref();
+            let mut st = state.write();
+            let opts = st.config_mut().options_mut();
+            opts.execution.parquet.pushdown_filters = true;
+            opts.execution.parquet.reorder_filters = true;
+        }
         super::udf::register(&mut ctx)?;
         config.register(&ctx)?;
-        Ok(Analysis::with_context(ctx, catalog))
+        Ok(Analysis::with_context(ctx, catalog, config))
     }
 
-    /// Use a prepared context (it must have `events`, the functions and the config tables).
-    pub fn with_context(ctx: SessionContext, catalog: Catalog) -> Analysis {
+    /// Use a prepared context (it must have `events`, the functions and `config`'s tables).
+    pub fn with_context(
+        ctx: SessionContext,
+        catalog: Catalog,
+        config: &crate::config::Config,
+    ) -> Analysis {
         Analysis {
             ctx,
             catalog,
+            implicit: implicit_params(config),
             built_sessions: false,
             built_findings: false,
         }
+    }
+
+    /// Bind a query's parameters, plus the implicit configuration parameters.
+    fn bind(&self, q: &Query, params: &[(String, String)]) -> Result<ParamValues> {
+        let ParamValues::Map(mut map) = q.bind(params)? else {
+            bail!("query {}: named parameters expected", q.name);
+        };
+        for (k, v) in &self.implicit {
+            map.entry(k.clone()).or_insert_with(|| v.clone().into());
+        }
+        Ok(ParamValues::Map(map))
     }
 
     /// Build `sessions`, `session_events` and the intermediate tables (once).
@@ -758,7 +813,7 @@ impl Analysis {
             return Ok(());
         }
         let q = self.catalog.sessions()?.clone();
-        let params = q.bind(&[])?;
+        let params = self.bind(&q, &[])?;
         run_query(&self.ctx, &q, &params).await?;
         self.built_sessions = true;
         Ok(())
@@ -774,7 +829,7 @@ impl Analysis {
         let mut all = Vec::new();
         let rules: Vec<Query> = self.catalog.rules().cloned().collect();
         for q in &rules {
-            let params = q.bind(&[])?;
+            let params = self.bind(q, &[])?;
             let (_, batches) = run_query(&self.ctx, q, &params).await?;
             for b in batches {
                 all.push(conform(&b, &schema).with_context(|| {
@@ -804,7 +859,7 @@ impl Analysis {
         params: &[(String, String)],
     ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
         let q = self.catalog.find(name)?.clone();
-        let bound = q.bind(params)?;
+        let bound = self.bind(&q, params)?;
         match q.kind {
             Kind::Sessions => {
                 self.sessions().await?;
@@ -859,7 +914,7 @@ mod tests {
             let used = placeholders(&q.text);
             for u in &used {
                 assert!(
-                    q.params.iter().any(|p| &p.name == u),
+                    q.params.iter().any(|p| &p.name == u) || IMPLICIT_PARAMS.contains(&u.as_str()),
                     "{}: ${u} is not declared",
                     q.path
                 );

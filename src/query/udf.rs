@@ -5,7 +5,9 @@
 //!   maintained `datafusion-functions-json` crate — `json_get_str(col, 'credentials', 'accessKeyId')`,
 //!   `json_get_int`, `json_get_json`, `json_contains`, and the `->`/`->>` operators.
 //! - `arn_glob(value, pattern)`: case-insensitive ARN glob, `*` matching any run of characters,
-//!   `/` and `:` included (SPEC §6 decisions). NULL when either side is NULL.
+//!   `/` and `:` included (SPEC §6 decisions). NULL when either side is NULL. `pattern` may also be
+//!   a list of patterns (true when any matches), e.g. `arn_glob(arn, (SELECT array_agg(pattern)
+//!   FROM bg_roles))`: one pass over `events` instead of a join per pattern.
 //! - `sts_time(text)`: the human dates STS writes in `credentials.expiration`
 //!   (`"Mar 1, 2026, 11:00:00 AM"`, with or without the comma) and ISO 8601 forms, as a UTC
 //!   timestamp; NULL for anything else (a bad value never fails a query).
@@ -97,6 +99,42 @@ fn is_scalar(args: &ScalarFunctionArgs) -> bool {
         .all(|a| matches!(a, ColumnarValue::Scalar(_)))
 }
 
+/// The second argument of `arn_glob`, read without copying: one glob or a list of globs per row.
+enum Patterns {
+    One(ArrayRef),
+    Many(ArrayRef),
+}
+
+impl Patterns {
+    fn new(arr: ArrayRef) -> DFResult<Patterns> {
+        Ok(match arr.data_type() {
+            DataType::List(_) => Patterns::Many(arr),
+            DataType::Utf8 => Patterns::One(arr),
+            _ => Patterns::One(arrow::compute::cast(&arr, &DataType::Utf8)?),
+        })
+    }
+
+    /// Does `v` match the pattern(s) of row `i`? NULL patterns give NULL.
+    fn matches(&self, i: usize, v: &str) -> Option<bool> {
+        match self {
+            Patterns::One(a) => {
+                let s = a.as_string::<i32>();
+                (!s.is_null(i)).then(|| glob_match(v, s.value(i)))
+            }
+            Patterns::Many(a) => {
+                if a.is_null(i) {
+                    return None;
+                }
+                let list = a.as_list::<i32>();
+                let offsets = list.value_offsets();
+                let child = list.values().as_string_opt::<i32>()?;
+                let (from, to) = (offsets[i] as usize, offsets[i + 1] as usize);
+                Some((from..to).any(|j| !child.is_null(j) && glob_match(v, child.value(j))))
+            }
+        }
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct ArnGlob {
     signature: Signature,
@@ -105,9 +143,16 @@ struct ArnGlob {
 impl ArnGlob {
     fn new() -> Self {
         ArnGlob {
-            signature: Signature::string(2, Volatility::Immutable),
+            signature: Signature::user_defined(Volatility::Immutable),
         }
     }
+}
+
+fn is_list(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _)
+    )
 }
 
 impl ScalarUDFImpl for ArnGlob {
@@ -123,6 +168,25 @@ impl ScalarUDFImpl for ArnGlob {
         Ok(DataType::Boolean)
     }
 
+    fn coerce_types(&self, arg_types: &[DataType]) -> DFResult<Vec<DataType>> {
+        let [_, pattern] = arg_types else {
+            return Err(datafusion::error::DataFusionError::Plan(
+                "arn_glob(value, pattern) takes two arguments: an ARN and a glob (or a list of globs)"
+                    .into(),
+            ));
+        };
+        let pattern = if is_list(pattern) {
+            DataType::List(Arc::new(arrow::datatypes::Field::new(
+                "item",
+                DataType::Utf8,
+                true,
+            )))
+        } else {
+            DataType::Utf8
+        };
+        Ok(vec![DataType::Utf8, pattern])
+    }
+
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DFResult<ColumnarValue> {
         let scalar = is_scalar(&args);
         let rows = if scalar { 1 } else { args.number_rows };
@@ -132,15 +196,18 @@ impl ScalarUDFImpl for ArnGlob {
             ));
         };
         let values = to_utf8(value, rows)?;
-        let patterns = to_utf8(pattern, rows)?;
-        let (values, patterns) = (values.as_string::<i32>(), patterns.as_string::<i32>());
+        let values = values.as_string::<i32>();
+        // A scalar pattern (or list) is expanded to one row and read at index 0 for every row.
+        let (patterns, fixed) = match pattern {
+            ColumnarValue::Scalar(_) => (Patterns::new(pattern.to_array(1)?)?, true),
+            ColumnarValue::Array(_) => (Patterns::new(pattern.to_array(rows)?)?, false),
+        };
         let out: BooleanArray = (0..rows)
             .map(|i| {
-                if values.is_null(i) || patterns.is_null(i) {
-                    None
-                } else {
-                    Some(glob_match(values.value(i), patterns.value(i)))
+                if values.is_null(i) {
+                    return None;
                 }
+                patterns.matches(if fixed { 0 } else { i }, values.value(i))
             })
             .collect();
         if scalar {
@@ -230,6 +297,23 @@ mod tests {
         assert!(glob_match("a:b/c", "a*c"));
         assert!(!glob_match("abd", "a*c"));
         assert!(glob_match("xaaab", "*a*b"));
+    }
+
+    #[tokio::test]
+    async fn glob_over_a_pattern_list() {
+        let mut ctx = SessionContext::new();
+        register(&mut ctx).unwrap();
+        let df = ctx
+            .sql("SELECT arn_glob('arn:aws:iam::1:user/breakglass-a', make_array('arn:aws:iam::*:role/*', 'arn:aws:iam::*:user/BreakGlass*')) AS a, \
+                  arn_glob('arn:aws:iam::1:user/x', make_array('arn:aws:iam::*:role/*')) AS b, \
+                  arn_glob(NULL, 'x') AS c")
+            .await
+            .unwrap();
+        let b = df.collect().await.unwrap();
+        let row: Vec<String> = (0..3)
+            .map(|i| arrow::util::display::array_value_to_string(b[0].column(i), 0).unwrap())
+            .collect();
+        assert_eq!(row, ["true", "false", ""]);
     }
 
     #[test]
