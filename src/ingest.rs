@@ -388,18 +388,14 @@ fn digest_rows(
         if known.get(&d.object.key).is_some_and(|t| t.contains(&etag)) {
             continue;
         }
-        let text = if decode_is_gzip(&bytes) {
-            match decode_gzip_text(&bytes) {
-                Some(t) => t,
-                None => {
-                    summary
-                        .failed
-                        .push((d.object.key.clone(), "digest file is not valid gzip".into()));
-                    continue;
-                }
+        let text = match decode::inflate(&bytes, &Limits::default()) {
+            Ok(t) => String::from_utf8_lossy(&t).into_owned(),
+            Err(r) => {
+                summary
+                    .failed
+                    .push((d.object.key.clone(), format!("digest file: {}", r.detail)));
+                continue;
             }
-        } else {
-            String::from_utf8_lossy(&bytes).into_owned()
         };
         let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         let info = classify(&d.object.key);
@@ -448,20 +444,6 @@ fn digest_rows(
             Vec::new()
         }
     }
-}
-
-fn decode_is_gzip(b: &[u8]) -> bool {
-    b.starts_with(&[0x1f, 0x8b])
-}
-
-fn decode_gzip_text(b: &[u8]) -> Option<String> {
-    use std::io::Read;
-    let mut s = String::new();
-    flate2::read::MultiGzDecoder::new(b)
-        .take(64 << 20)
-        .read_to_string(&mut s)
-        .ok()?;
-    Some(s)
 }
 
 struct DigestBuilder {

@@ -82,6 +82,33 @@ impl Decoded {
 /// (the `CloudTrailEvent` of `aws cloudtrail lookup-events` output).
 type RecordText<'a> = Cow<'a, str>;
 
+/// An object's text bytes: gunzipped when the bytes are gzip (every member, CRC and length
+/// checked), capped at `limits.max_decompressed` either way; an empty object is a reject.
+pub fn inflate<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Cow<'a, [u8]>, Reject> {
+    if bytes.is_empty() {
+        return Err(Reject::object(
+            "empty",
+            "the object is empty (0 bytes)",
+            None,
+        ));
+    }
+    if gzip::is_gzip(bytes) {
+        return gzip::gunzip(bytes, limits.max_decompressed).map(Cow::Owned);
+    }
+    if bytes.len() as u64 > limits.max_decompressed {
+        return Err(Reject::object(
+            "too_large",
+            format!(
+                "object is {} bytes, over the {} byte cap (--max-object-size)",
+                bytes.len(),
+                limits.max_decompressed
+            ),
+            None,
+        ));
+    }
+    Ok(Cow::Borrowed(bytes))
+}
+
 /// Decode one object. `source` is the object key stored in `_source`.
 pub fn decode_object(source: &str, bytes: &[u8], limits: &Limits) -> Decoded {
     let fail = |r: Reject| Decoded {
@@ -89,38 +116,12 @@ pub fn decode_object(source: &str, bytes: &[u8], limits: &Limits) -> Decoded {
         rejects: vec![r],
         text_bytes: 0,
     };
-    if bytes.is_empty() {
-        return fail(Reject::object(
-            "empty",
-            "the object is empty (0 bytes)",
-            None,
-        ));
-    }
-    let owned;
-    let data: &[u8] = if gzip::is_gzip(bytes) {
-        match gzip::gunzip(bytes, limits.max_decompressed) {
-            Ok(v) => {
-                owned = v;
-                &owned
-            }
-            Err(r) => return fail(r),
-        }
-    } else {
-        if bytes.len() as u64 > limits.max_decompressed {
-            return fail(Reject::object(
-                "too_large",
-                format!(
-                    "object is {} bytes, over the {} byte cap (--max-object-size)",
-                    bytes.len(),
-                    limits.max_decompressed
-                ),
-                None,
-            ));
-        }
-        bytes
+    let data = match inflate(bytes, limits) {
+        Ok(d) => d,
+        Err(r) => return fail(r),
     };
     let text_bytes = data.len() as u64;
-    let text = match std::str::from_utf8(data) {
+    let text = match std::str::from_utf8(&data) {
         Ok(t) => t,
         Err(e) => {
             return fail(Reject::object(
@@ -261,7 +262,7 @@ fn split_records(text: &str) -> Result<Vec<Item<'_>>, Reject> {
 /// the object is JSON Lines of CloudTrail records at all; otherwise the whole object is one reject.
 fn json_lines<'a>(body: &'a str, whole: serde_json::Error) -> Result<Vec<Item<'a>>, Reject> {
     let mut items = Vec::new();
-    let mut offset = text_offset(body, body);
+    let mut offset = 0usize;
     for (n, line) in body.split('\n').enumerate() {
         let start = offset;
         offset += line.len() + 1;
@@ -293,10 +294,6 @@ fn json_lines<'a>(body: &'a str, whole: serde_json::Error) -> Result<Vec<Item<'a
         }
     }
     Ok(items)
-}
-
-fn text_offset(outer: &str, inner: &str) -> usize {
-    (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
 }
 
 fn build(source: &str, items: Vec<Item<'_>>, limits: &Limits) -> Decoded {

@@ -20,7 +20,6 @@ mod lock;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
 use arrow::datatypes::SchemaRef;
@@ -437,15 +436,5 @@ impl Lake {
             ctx.register_table(t.name(), provider)?;
         }
         Ok(())
-    }
-
-    /// The current Delta version of a table.
-    pub fn version(&self, t: Table) -> Option<i64> {
-        self.table(t).version().map(|v| v as i64)
-    }
-
-    /// The schema a table was created with.
-    pub fn arrow_schema(t: Table) -> Arc<arrow::datatypes::Schema> {
-        t.schema()
     }
 }
