@@ -13,6 +13,16 @@ if [ ! -f ../shared/realdata/EVENTS.txt ] && [ -z "${TRAILGLASS_REALDATA:-}" ]; 
   exit 3
 fi
 
+# S3 and KMS tests run against moto's server on 127.0.0.1 (shared/DEPS.md §4), installed into a
+# local virtualenv; the tests start it on a free port and fail (never skip) without it.
+venv=.venv
+if [ ! -x "$venv/bin/moto_server" ]; then
+  echo "test.sh: installing moto[server] into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.*'
+fi
+export TRAILGLASS_MOTO="$PWD/$venv/bin/moto_server"
+
 if rustfmt --version >/dev/null 2>&1; then
   cargo fmt --all -- --check
 fi

@@ -1,9 +1,10 @@
 //! Ingest: source → decode → lake, incrementally and exactly once per object.
 //!
-//! A producer thread reads and decodes objects in parallel (rayon) in chunks bounded by bytes; the
-//! caller's thread gathers them into batches of about `batch_bytes` of JSON text and commits each
-//! batch to the lake (the commit protocol is in `lake`). Memory is bounded by the chunk and batch
-//! sizes, never by the size of the source.
+//! Four stages run at once: a reader fetches objects in chunks bounded by bytes (a remote source
+//! overlaps its requests), a decoder decodes each chunk in parallel (rayon), the caller's thread
+//! gathers the results into batches of about `batch_bytes` of JSON text, and a writer thread
+//! commits each batch to the lake (the commit protocol is in `lake`). Channels of one slot bound
+//! what is in flight, so memory follows the chunk and batch sizes, never the size of the source.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::decode::{self, Decoded, Limits, Reject};
 use crate::lake::{Batch, Lake, LakeLocation, Table};
 use crate::schema;
-use crate::source::{DigestRef, Filter, ObjectRef, Source, classify};
+use crate::source::{DigestRef, Fetched, Filter, Kind, ObjectRef, Source, classify};
 
 /// How an ingest runs.
 #[derive(Debug, Clone)]
@@ -36,6 +37,9 @@ pub struct Options {
     /// Worker threads for decoding (0: one per core).
     pub threads: usize,
     pub progress: bool,
+    /// Incremental listing: re-list each account/region from this many days before its newest
+    /// ingested day (None: list everything within the filter, `--rescan`).
+    pub lookback_days: Option<u32>,
 }
 
 impl Default for Options {
@@ -47,6 +51,7 @@ impl Default for Options {
             chunk_bytes: 4 << 20,
             threads: 0,
             progress: false,
+            lookback_days: Some(2),
         }
     }
 }
@@ -71,6 +76,10 @@ pub struct Summary {
     pub recovered: usize,
     pub seconds: f64,
     pub listed_prefixes: Vec<String>,
+    /// The KMS key the source is encrypted under, when the preflight found it.
+    pub kms_key: Option<String>,
+    /// Preflight problems that did not stop the run.
+    pub warnings: Vec<String>,
 }
 
 impl Summary {
@@ -95,8 +104,8 @@ enum Outcome {
 }
 
 fn process(
-    source: &dyn Source,
     o: &ObjectRef,
+    fetched: Result<Fetched>,
     known: &HashMap<String, HashSet<String>>,
     limits: &Limits,
 ) -> Processed {
@@ -106,8 +115,8 @@ fn process(
         sha256: String::new(),
         outcome: Outcome::Failed(e),
     };
-    let bytes = match source.get(o) {
-        Ok(b) => b,
+    let bytes = match fetched {
+        Ok(f) => f.bytes,
         Err(e) => return failed(format!("{e:#}")),
     };
     let sha256 = hex::encode(Sha256::digest(&bytes));
@@ -129,6 +138,10 @@ fn process(
 /// Run one ingest of `source` into the lake.
 pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Result<Summary> {
     let started = Instant::now();
+    // Before anything is written: a source that cannot be listed or read stops the run here.
+    let preflight = source.preflight(&opts.filter)?;
+    // A lake on S3 is encrypted like the trail it copies unless --lake-kms-key says otherwise.
+    let location = location.with_kms_key(preflight.kms_key.as_deref());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -137,12 +150,18 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     let _lock = lake.lock()?;
     let mut summary = Summary {
         recovered: rt.block_on(lake.recover())?,
+        kms_key: preflight.kms_key,
+        warnings: preflight.warnings,
         ..Default::default()
     };
     let known = rt.block_on(known_keys(&lake, Table::Objects))?;
     let known_digests = rt.block_on(known_keys(&lake, Table::Digests))?;
 
-    let listing = source.list(&opts.filter)?;
+    let mut filter = opts.filter.clone();
+    if let Some(days) = opts.lookback_days {
+        filter.resume = resume_points(&known, days);
+    }
+    let listing = source.list(&filter)?;
     summary.listed = listing.logs.len();
     summary.skipped = listing.skipped;
     summary.listed_prefixes = listing.listed_prefixes;
@@ -152,7 +171,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
         .num_threads(opts.threads)
         .build()
         .context("cannot start the decode threads")?;
-    let bar = progress_bar(opts.progress, &listing.logs);
+    let progress = Progress::new(opts.progress, &listing.logs);
 
     // Chunks bounded by compressed bytes, so a few huge objects cannot exhaust memory.
     let mut chunks: Vec<&[ObjectRef]> = Vec::new();
@@ -180,9 +199,9 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     summary.digests = digests.iter().map(|b| b.num_rows()).sum();
     pending.digests = digests;
 
-    // Three stages run at once: decode (rayon), gather (this thread) and commit (a writer thread),
-    // so Parquet encoding overlaps decoding. Channels of one slot bound what is in flight.
+    // Read, decode, gather and commit overlap (see the module comment).
     let committed = std::thread::scope(|scope| -> Result<Vec<i64>> {
+        let (ftx, frx) = sync_channel::<(&[ObjectRef], Vec<Result<Fetched>>)>(1);
         let (tx, rx) = sync_channel::<Vec<Processed>>(1);
         let (wtx, wrx) = sync_channel::<PendingBatch>(1);
         let lake = &mut lake;
@@ -200,10 +219,19 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
         let pool = &pool;
         scope.spawn(move || {
             for chunk in chunks {
+                let fetched = pool.install(|| source.get_many(chunk));
+                if ftx.send((chunk, fetched)).is_err() {
+                    break;
+                }
+            }
+        });
+        scope.spawn(move || {
+            for (chunk, fetched) in frx {
                 let done: Vec<Processed> = pool.install(|| {
                     chunk
                         .par_iter()
-                        .map(|o| process(source, o, known, limits))
+                        .zip(fetched)
+                        .map(|(o, f)| process(o, f, known, limits))
                         .collect()
                 });
                 if tx.send(done).is_err() {
@@ -213,9 +241,6 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
         });
         for done in rx {
             for p in done {
-                if let Some(b) = &bar {
-                    b.inc(1);
-                }
                 summary.compressed_bytes += p.object.size;
                 match p.outcome {
                     Outcome::Known => summary.already_ingested += 1,
@@ -235,6 +260,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                         pending.add(&p.object, &p.etag, &p.sha256, 0, vec![r], None, 0);
                     }
                     Outcome::Decoded(d) => {
+                        progress.records(d.rows() as u64);
                         summary.ingested_objects += 1;
                         summary.text_bytes += d.text_bytes;
                         summary.records += d.rows() as u64;
@@ -258,6 +284,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                     }
                 }
             }
+            progress.objects(&summary);
             if pending.text_bytes >= opts.batch_bytes {
                 let batch = std::mem::replace(&mut pending, PendingBatch::new(bucket.clone()));
                 if wtx.send(batch).is_err() {
@@ -275,9 +302,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
             .map_err(|_| anyhow::anyhow!("the lake writer thread panicked"))?
     })?;
     summary.batches = committed;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    progress.finish();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
@@ -302,19 +327,100 @@ fn with_batch_column(b: RecordBatch, n: i64) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(b.schema(), cols)?)
 }
 
-fn progress_bar(enabled: bool, logs: &[ObjectRef]) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !enabled || !std::io::stderr().is_terminal() {
-        return None;
+/// Progress on stderr: a bar on a terminal, a plain line every ten seconds otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: usize,
+    total_bytes: u64,
+    records: std::sync::atomic::AtomicU64,
+    started: Instant,
+    last_line: std::sync::Mutex<Instant>,
+    enabled: bool,
+}
+
+impl Progress {
+    fn new(enabled: bool, logs: &[ObjectRef]) -> Progress {
+        use std::io::IsTerminal;
+        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(logs.iter().map(|o| o.size).sum());
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} {msg} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} [{elapsed_precise}, ETA {eta}] {wide_bar}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            total: logs.len(),
+            total_bytes: logs.iter().map(|o| o.size).sum(),
+            records: Default::default(),
+            started: Instant::now(),
+            last_line: std::sync::Mutex::new(Instant::now()),
+            enabled,
+        }
     }
-    let bar = indicatif::ProgressBar::new(logs.len() as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {pos}/{len} objects {bytes_per_sec} [{elapsed_precise}<{eta_precise}] {wide_bar}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    Some(bar)
+
+    fn records(&self, n: u64) {
+        self.records
+            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn objects(&self, s: &Summary) {
+        if !self.enabled {
+            return;
+        }
+        let done = s.ingested_objects + s.already_ingested + s.changed_objects + s.failed.len();
+        let records = self.records.load(std::sync::atomic::Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.set_position(s.compressed_bytes);
+            bar.set_message(format!("{done}/{} objects, {records} records,", self.total));
+            return;
+        }
+        let Ok(mut last) = self.last_line.lock() else {
+            return;
+        };
+        if last.elapsed().as_secs() >= 10 {
+            *last = Instant::now();
+            let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+            eprintln!(
+                "trailglass: ingest {done}/{} objects, {:.1}/{:.1} MB, {records} records, {:.1} MB/s",
+                self.total,
+                s.compressed_bytes as f64 / 1e6,
+                self.total_bytes as f64 / 1e6,
+                s.compressed_bytes as f64 / 1e6 / secs
+            );
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+/// Per account and region, the first day an incremental run lists again: the newest day already
+/// ingested minus the look-back window, so late deliveries to recent days are still found.
+fn resume_points(
+    known: &HashMap<String, HashSet<String>>,
+    lookback_days: u32,
+) -> HashMap<(String, String), chrono::NaiveDate> {
+    let mut newest: HashMap<(String, String), chrono::NaiveDate> = HashMap::new();
+    for key in known.keys() {
+        let info = classify(key);
+        if let (Kind::Log, Some(a), Some(r), Some(d)) =
+            (info.kind, info.account, info.region, info.date)
+        {
+            let e = newest.entry((a, r)).or_insert(d);
+            *e = (*e).max(d);
+        }
+    }
+    newest
+        .into_iter()
+        .map(|(k, d)| (k, d - chrono::Days::new(u64::from(lookback_days))))
+        .collect()
 }
 
 /// Keys already in an index table, with their tags.
@@ -371,8 +477,8 @@ fn digest_rows(
         files: ListBuilder::new(StringBuilder::new()).with_field(element),
     };
     for d in digests {
-        let bytes = match source.get(&d.object) {
-            Ok(b) => b,
+        let Fetched { bytes, metadata } = match source.get(&d.object) {
+            Ok(f) => f,
             Err(e) => {
                 summary
                     .failed
@@ -410,8 +516,17 @@ fn digest_rows(
                 .and_then(decode::parse_time),
         );
         b.body.append_value(&text);
-        b.signature.append_option(d.signature.as_deref());
-        b.algorithm.append_option(d.signature_algorithm.as_deref());
+        // A local copy has the signature in a sidecar; S3 has it in the object's metadata.
+        let signature = d
+            .signature
+            .as_deref()
+            .or(metadata.get("signature").map(String::as_str));
+        let algorithm = d
+            .signature_algorithm
+            .as_deref()
+            .or(metadata.get("signature-algorithm").map(String::as_str));
+        b.signature.append_option(signature);
+        b.algorithm.append_option(algorithm);
         let files = json.get("logFiles").and_then(|v| v.as_array());
         for f in files.into_iter().flatten() {
             b.files

@@ -10,32 +10,35 @@ use crate::decode::Limits;
 use crate::error::{Error, Exit};
 use crate::ingest::{self, Options, Summary};
 use crate::lake::LakeLocation;
-use crate::source::{DirSource, Filter};
+use crate::source::{DirSource, Filter, S3Options, S3Source, Source};
 
 /// Ingest CloudTrail log files into the lake (incremental; re-running adds only what is new).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
+  trailglass ingest s3://org-trail-bucket --profile soc-readonly --region us-east-1
+  trailglass ingest s3://org-trail-bucket/prefix --accounts 111122223333 --from 2026-03-01
   trailglass ingest ./my-trail-copy
   trailglass ingest ./org-trail --accounts 111122223333 --regions us-east-1 --from 2026-03-01 --to 2026-03-02
   trailglass --lake /secure/lake ingest ./AWSLogs --strict")]
 pub struct IngestArgs {
-    /// A directory (a copy of the trail bucket, searched recursively) or one file.
+    /// s3://BUCKET[/PREFIX] (the trail bucket), a directory (a copy of it, searched recursively)
+    /// or one file.
     pub source: String,
-    /// Only these accounts (comma-separated), pruned by the key layout before reading.
-    #[arg(long, value_delimiter = ',')]
-    pub accounts: Vec<String>,
-    /// Only these regions (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub regions: Vec<String>,
-    /// First delivery day (YYYY-MM-DD, by the date in the object key).
-    #[arg(long, value_parser = parse_day)]
-    pub from: Option<NaiveDate>,
-    /// Last day (YYYY-MM-DD); objects of the following day are read too (late deliveries).
-    #[arg(long, value_parser = parse_day)]
-    pub to: Option<NaiveDate>,
-    /// List everything within the filters (a directory source always does).
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// List everything within the filters, not only from the look-back window on (a directory
+    /// source always does).
     #[arg(long)]
     pub rescan: bool,
+    /// Days before each account/region's newest ingested day that an S3 run lists again, so
+    /// late deliveries are found.
+    #[arg(long, default_value_t = 2)]
+    pub lookback: u32,
+    #[command(flatten)]
+    pub s3: S3Args,
+    /// A lake on S3 is written with SSE-KMS under this key (default: the source bucket's key).
+    #[arg(long)]
+    pub lake_kms_key: Option<String>,
     /// Exit 2 when any object or record was rejected.
     #[arg(long)]
     pub strict: bool,
@@ -63,28 +66,80 @@ pub fn parse_day(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("{s:?} is not a date: expected YYYY-MM-DD or an RFC 3339 time"))
 }
 
-pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
-    if args.source.starts_with("s3://") {
-        return Err(Error::Usage(format!(
-            "{}: S3 sources are not supported by this build yet; copy the objects locally (aws s3 sync) and ingest the folder",
-            args.source
-        ))
-        .into());
+/// Which objects to read, by the key layout (shared by `ingest` and `mirror`).
+#[derive(clap::Args, Debug)]
+pub struct FilterArgs {
+    /// Only these accounts (comma-separated), pruned by the key layout before reading.
+    #[arg(long, value_delimiter = ',')]
+    pub accounts: Vec<String>,
+    /// Only these regions (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub regions: Vec<String>,
+    /// First delivery day (YYYY-MM-DD, by the date in the object key).
+    #[arg(long, value_parser = parse_day)]
+    pub from: Option<NaiveDate>,
+    /// Last day (YYYY-MM-DD); objects of the following day are read too (late deliveries).
+    #[arg(long, value_parser = parse_day)]
+    pub to: Option<NaiveDate>,
+}
+
+impl FilterArgs {
+    pub fn filter(&self) -> Filter {
+        Filter {
+            accounts: self.accounts.clone(),
+            regions: self.regions.clone(),
+            from: self.from,
+            to: self.to,
+            ..Filter::default()
+        }
     }
+}
+
+/// How to reach an S3 bucket (shared by `ingest` and `mirror`).
+#[derive(clap::Args, Debug)]
+pub struct S3Args {
+    /// S3: an S3-compatible endpoint URL (also used for KMS).
+    #[arg(long, env = "AWS_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+    /// S3: the named profile of the AWS config files (default: the standard credential chain).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// S3: the bucket's region (default: from the environment or profile, else us-east-1).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// S3: requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+}
+
+impl S3Args {
+    pub fn options(&self) -> S3Options {
+        S3Options {
+            endpoint_url: self.endpoint_url.clone(),
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            concurrency: self.concurrency,
+        }
+    }
+}
+
+pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
     // The lake is as sensitive as the trail: everything it writes is owner-only (SPEC §4).
     // SAFETY: umask only changes this process's file-creation mask.
     unsafe {
         libc::umask(0o077);
     }
-    let source = DirSource::new(&args.source).map_err(|e| Error::Usage(format!("{e:#}")))?;
-    let location = LakeLocation::parse(&cli.lake)?;
+    let source: Box<dyn Source> = if args.source.starts_with("s3://") {
+        Box::new(
+            S3Source::connect(&args.source, &args.s3.options())
+                .map_err(|e| Error::Usage(format!("{e:#}")))?,
+        )
+    } else {
+        Box::new(DirSource::new(&args.source).map_err(|e| Error::Usage(format!("{e:#}")))?)
+    };
+    let location = LakeLocation::parse(&cli.lake)?.with_kms_key(args.lake_kms_key.as_deref());
     let opts = Options {
-        filter: Filter {
-            accounts: args.accounts.clone(),
-            regions: args.regions.clone(),
-            from: args.from,
-            to: args.to,
-        },
+        filter: args.filter.filter(),
         limits: Limits {
             max_decompressed: args.max_object_size << 20,
             max_depth: args.max_depth,
@@ -92,9 +147,10 @@ pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
         batch_bytes: args.batch_size << 20,
         threads: args.threads,
         progress: !cli.quiet,
+        lookback_days: (!args.rescan).then_some(args.lookback),
         ..Options::default()
     };
-    let summary = ingest::run(&source, location.clone(), &opts)
+    let summary = ingest::run(source.as_ref(), location.clone(), &opts)
         .map_err(|e| Error::Access(format!("{e:#}")))
         .with_context(|| format!("ingest into {}", location.display()))?;
     let mut out = std::io::stdout().lock();
@@ -103,6 +159,9 @@ pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
         writeln!(out)?;
     } else {
         print_summary(&mut out, &summary, &location)?;
+    }
+    for w in &summary.warnings {
+        eprintln!("trailglass: warning: {w}");
     }
     for (key, why) in &summary.failed {
         eprintln!("trailglass: could not read {key}: {why} (left for the next run)");
@@ -138,6 +197,9 @@ pub fn summary_json(s: &Summary) -> serde_json::Value {
         "compressed_bytes": s.compressed_bytes,
         "json_bytes": s.text_bytes,
         "seconds": s.seconds,
+        "kms_key": s.kms_key,
+        "warnings": s.warnings,
+        "listed_prefixes": s.listed_prefixes,
     })
 }
 
@@ -145,6 +207,9 @@ pub fn print_summary(out: &mut dyn Write, s: &Summary, lake: &LakeLocation) -> R
     let mb = s.text_bytes as f64 / 1e6;
     let secs = s.seconds.max(1e-9);
     writeln!(out, "ingested into {}", lake.display())?;
+    if let Some(k) = &s.kms_key {
+        writeln!(out, "  source encrypted with KMS key {k}")?;
+    }
     writeln!(
         out,
         "  objects: {} listed, {} new, {} already ingested, {} changed (rejected)",

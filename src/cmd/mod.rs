@@ -5,6 +5,7 @@ pub mod demo;
 pub mod findings;
 pub mod generate;
 pub mod ingest;
+pub mod mirror;
 pub mod queries;
 pub mod query;
 pub mod sessions;
@@ -48,6 +49,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     Ingest(ingest::IngestArgs),
+    Mirror(mirror::MirrorArgs),
     Sql(sql::SqlArgs),
     Sessions(sessions::SessionsArgs),
     Findings(findings::FindingsArgs),
@@ -64,6 +66,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> Result<Exit> {
     match &cli.command {
         Command::Ingest(a) => ingest::run(a, &cli),
+        Command::Mirror(a) => mirror::run(a, &cli),
         Command::Sql(a) => sql::run(a, &cli),
         Command::Sessions(a) => sessions::run(a, &cli),
         Command::Findings(a) => findings::run(a, &cli),

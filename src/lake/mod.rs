@@ -92,6 +92,8 @@ impl Table {
 pub struct LakeLocation {
     root: Url,
     local: Option<PathBuf>,
+    /// object_store options of a lake on S3 (the rest comes from the standard AWS_* variables).
+    options: HashMap<String, String>,
 }
 
 impl LakeLocation {
@@ -99,7 +101,26 @@ impl LakeLocation {
     pub fn parse(s: &str) -> Result<Self> {
         if s.contains("://") {
             let root = Url::parse(s).with_context(|| format!("--lake {s:?} is not a valid URL"))?;
-            return Ok(LakeLocation { root, local: None });
+            anyhow::ensure!(
+                matches!(root.scheme(), "s3" | "s3a"),
+                "--lake {s:?}: a lake is a directory or an s3:// URL"
+            );
+            deltalake::aws::register_handlers(None);
+            let root = if root.path().ends_with('/') {
+                root
+            } else {
+                Url::parse(&format!("{s}/"))?
+            };
+            let mut options = HashMap::new();
+            // An http:// endpoint (a local S3-compatible store) must be allowed explicitly.
+            if std::env::var("AWS_ENDPOINT_URL").is_ok_and(|e| e.starts_with("http://")) {
+                options.insert("AWS_ALLOW_HTTP".to_string(), "true".to_string());
+            }
+            return Ok(LakeLocation {
+                root,
+                local: None,
+                options,
+            });
         }
         let path = std::path::absolute(s).with_context(|| format!("--lake {s:?}"))?;
         let root = Url::from_directory_path(&path)
@@ -107,7 +128,24 @@ impl LakeLocation {
         Ok(LakeLocation {
             root,
             local: Some(path),
+            options: HashMap::new(),
         })
+    }
+
+    /// Write a lake on S3 with SSE-KMS under `key` (SPEC §4); no effect on a local lake.
+    pub fn with_kms_key(mut self, key: Option<&str>) -> Self {
+        if let (None, Some(k)) = (&self.local, key)
+            && !self.options.contains_key("aws_sse_kms_key_id")
+        {
+            self.options
+                .insert("aws_server_side_encryption".into(), "aws:kms".into());
+            self.options.insert("aws_sse_kms_key_id".into(), k.into());
+        }
+        self
+    }
+
+    fn builder(&self, url: &Url) -> Result<DeltaTableBuilder> {
+        Ok(DeltaTableBuilder::from_url(url.clone())?.with_storage_options(self.options.clone()))
     }
 
     pub fn local_path(&self) -> Option<&Path> {
@@ -179,8 +217,8 @@ fn writer_properties() -> WriterProperties {
         .build()
 }
 
-async fn open_table(url: Url) -> Result<DeltaTable> {
-    let mut t = DeltaTableBuilder::from_url(url.clone())?.build()?;
+async fn open_table(location: &LakeLocation, url: Url) -> Result<DeltaTable> {
+    let mut t = location.builder(&url)?.build()?;
     t.load()
         .await
         .with_context(|| format!("cannot open the Delta table at {url}"))?;
@@ -193,7 +231,7 @@ impl Lake {
         let mut tables = HashMap::new();
         for t in Table::ALL {
             let url = location.table_url(t)?;
-            let table = open_table(url).await.map_err(|e| {
+            let table = open_table(&location, url).await.map_err(|e| {
                 anyhow!(
                     "no trailglass lake at {} ({e:#}); run `trailglass ingest SOURCE` first or pass --lake",
                     location.display()
@@ -218,7 +256,7 @@ impl Lake {
                 std::fs::create_dir_all(&dir)
                     .with_context(|| format!("cannot create {}", dir.display()))?;
             }
-            let mut table = DeltaTableBuilder::from_url(url.clone())?.build()?;
+            let mut table = location.builder(&url)?.build()?;
             // A missing log is a new table (checked first: delta-rs logs a failed load as an error).
             let fresh = location
                 .local_path()
@@ -231,6 +269,7 @@ impl Lake {
                 let columns: Vec<StructField> = schema.fields().cloned().collect();
                 table = CreateBuilder::new()
                     .with_location(url.to_string())
+                    .with_storage_options(location.options.clone())
                     .with_table_name(t.name())
                     .with_columns(columns)
                     .with_partition_columns(t.partitions())

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::{DigestRef, Filter, Kind, Listing, ObjectRef, Source, classify, is_account};
+use super::{DigestRef, Fetched, Filter, Kind, Listing, ObjectRef, Source, classify, is_account};
 
 pub struct DirSource {
     root: PathBuf,
@@ -209,9 +209,14 @@ impl Source for DirSource {
         Ok(listing)
     }
 
-    fn get(&self, o: &ObjectRef) -> Result<Vec<u8>> {
+    fn get(&self, o: &ObjectRef) -> Result<Fetched> {
         let path = self.path_of(&o.key);
-        std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        Ok(Fetched {
+            bytes,
+            metadata: HashMap::new(),
+        })
     }
 }
 

@@ -1,19 +1,22 @@
-//! Sources of CloudTrail objects: the seam between where objects live (a directory now, S3 later)
-//! and decode. A source lists objects within a [`Filter`], pruning by the key layout before it looks
-//! deeper, and hands out their bytes.
+//! Sources of CloudTrail objects: the seam between where objects live (a local directory or an S3
+//! bucket) and decode. A source lists objects within a [`Filter`], pruning by the key layout before
+//! it looks deeper, and hands out their bytes.
 //!
 //! Key layout (CLOUDTRAIL.md §1.6):
 //! `[prefix/]AWSLogs/[o-ORG/]ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/FILE` for logs,
 //! `CloudTrail-Digest/` for digests, `CloudTrail-Insight/` for insights.
 
 mod dir;
+mod s3;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
 use chrono::NaiveDate;
+use rayon::prelude::*;
 
 pub use dir::DirSource;
+pub use s3::{S3Options, S3Source};
 
 /// What an object is, judged from its key alone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +108,9 @@ pub struct Filter {
     pub from: Option<NaiveDate>,
     /// Inclusive; objects dated `to + 1 day` are included too (late deliveries, SPEC §4).
     pub to: Option<NaiveDate>,
+    /// Incremental runs: per (account, region), the first day worth listing again (the newest
+    /// ingested day minus the look-back window). A source whose listing is cheap may ignore it.
+    pub resume: HashMap<(String, String), NaiveDate>,
 }
 
 impl Filter {
@@ -178,13 +184,36 @@ pub struct Listing {
     pub listed_prefixes: Vec<String>,
 }
 
-/// The seam: a directory today, S3 later. `get` is called from many threads at once.
+/// What a source found out before the run touched the lake.
+#[derive(Debug, Default)]
+pub struct Preflight {
+    /// The KMS key the objects are encrypted under, when the source can tell.
+    pub kms_key: Option<String>,
+    /// Problems that do not stop the run (a read-only role may lack `GetBucketEncryption`).
+    pub warnings: Vec<String>,
+}
+
+/// An object's bytes and the store's user metadata (`x-amz-meta-*`, without the prefix).
+pub struct Fetched {
+    pub bytes: Vec<u8>,
+    pub metadata: HashMap<String, String>,
+}
+
+/// The seam between a store and decode. Methods are called from many threads at once.
 pub trait Source: Send + Sync {
     /// The bucket name recorded in `objects` (a local copy is named after its bucket, SPEC §12).
     fn bucket(&self) -> Option<String>;
     fn describe(&self) -> String;
+    /// Check, before anything is written, that the run can list and read; an error stops it.
+    fn preflight(&self, _filter: &Filter) -> Result<Preflight> {
+        Ok(Preflight::default())
+    }
     fn list(&self, filter: &Filter) -> Result<Listing>;
-    fn get(&self, object: &ObjectRef) -> Result<Vec<u8>>;
+    fn get(&self, object: &ObjectRef) -> Result<Fetched>;
+    /// Read several objects; in the caller's order. A remote store overlaps the requests.
+    fn get_many(&self, objects: &[ObjectRef]) -> Vec<Result<Fetched>> {
+        objects.par_iter().map(|o| self.get(o)).collect()
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@ mod cli;
 mod crash;
 mod ingest;
 mod realdata;
+mod s3;
+mod s3util;
 mod sessions;
 mod sessions_realdata;
 mod slt;
