@@ -201,7 +201,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
 
     // Read, decode, gather and commit overlap (see the module comment).
     let committed = std::thread::scope(|scope| -> Result<Vec<i64>> {
-        let (ftx, frx) = sync_channel::<(&[ObjectRef], Vec<Result<Fetched>>)>(1);
+        let (ftx, frx) = sync_channel::<(&[ObjectRef], Vec<Option<Result<Fetched>>>)>(1);
         let (tx, rx) = sync_channel::<Vec<Processed>>(1);
         let (wtx, wrx) = sync_channel::<PendingBatch>(1);
         let lake = &mut lake;
@@ -219,7 +219,16 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
         let pool = &pool;
         scope.spawn(move || {
             for chunk in chunks {
-                let fetched = pool.install(|| source.get_many(chunk));
+                // A remote source's requests overlap decoding of the previous chunk; a local file is
+                // read by the task that decodes it, while it is hot in cache.
+                let fetched = if source.remote() {
+                    pool.install(|| source.get_many(chunk))
+                        .into_iter()
+                        .map(Some)
+                        .collect()
+                } else {
+                    chunk.iter().map(|_| None).collect()
+                };
                 if ftx.send((chunk, fetched)).is_err() {
                     break;
                 }
@@ -231,7 +240,10 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                     chunk
                         .par_iter()
                         .zip(fetched)
-                        .map(|(o, f)| process(o, f, known, limits))
+                        .map(|(o, f)| {
+                            let f = f.unwrap_or_else(|| source.get(o));
+                            process(o, f, known, limits)
+                        })
                         .collect()
                 });
                 if tx.send(done).is_err() {

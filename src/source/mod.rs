@@ -210,6 +210,10 @@ pub trait Source: Send + Sync {
     }
     fn list(&self, filter: &Filter) -> Result<Listing>;
     fn get(&self, object: &ObjectRef) -> Result<Fetched>;
+    /// Whether reads go over the network (and are worth overlapping with decoding).
+    fn remote(&self) -> bool {
+        false
+    }
     /// Read several objects; in the caller's order. A remote store overlaps the requests.
     fn get_many(&self, objects: &[ObjectRef]) -> Vec<Result<Fetched>> {
         objects.par_iter().map(|o| self.get(o)).collect()

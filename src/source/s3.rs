@@ -712,6 +712,10 @@ impl Source for S3Source {
         self.rt.block_on(self.fetch(object))
     }
 
+    fn remote(&self) -> bool {
+        true
+    }
+
     fn get_many(&self, objects: &[ObjectRef]) -> Vec<Result<Fetched>> {
         self.rt.block_on(
             stream::iter(objects)
