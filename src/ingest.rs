@@ -1,7 +1,8 @@
 //! Ingest: source → decode → lake, incrementally and exactly once per object.
 //!
-//! Four stages run at once: a reader fetches objects in chunks bounded by bytes (a remote source
-//! overlaps its requests), a decoder decodes each chunk in parallel (rayon), the caller's thread
+//! Four stages run at once: a reader fetches a remote source's objects in chunks bounded by bytes
+//! (overlapping its requests; local files are read by the decoding task instead), a decoder
+//! decodes each chunk in parallel (rayon), the caller's thread
 //! gathers the results into batches of about `batch_bytes` of JSON text, and a writer thread
 //! commits each batch to the lake (the commit protocol is in `lake`). Channels of one slot bound
 //! what is in flight, so memory follows the chunk and batch sizes, never the size of the source.
