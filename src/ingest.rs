@@ -204,7 +204,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     let committed = std::thread::scope(|scope| -> Result<Vec<i64>> {
         let (ftx, frx) = sync_channel::<(&[ObjectRef], Vec<Option<Result<Fetched>>>)>(1);
         let (tx, rx) = sync_channel::<Vec<Processed>>(1);
-        let (wtx, wrx) = sync_channel::<PendingBatch>(1);
+        let (wtx, wrx) = sync_channel::<PendingBatch>(0);
         let lake = &mut lake;
         let rt = &rt;
         let writer = scope.spawn(move || -> Result<Vec<i64>> {
