@@ -765,7 +765,7 @@ impl Analysis {
         config: &crate::config::Config,
         catalog: Catalog,
     ) -> Result<Analysis> {
-        let mut ctx = super::context(lake, as_of).await?;
+        let ctx = super::context(lake, as_of).await?;
         {
             // Late materialization: the selective predicates (event source and name, and the
             // dynamic filters a hash join pushes into its probe side) are applied while decoding,
@@ -776,7 +776,6 @@ impl Analysis {
             opts.execution.parquet.pushdown_filters = true;
             opts.execution.parquet.reorder_filters = true;
         }
-        super::udf::register(&mut ctx)?;
         config.register(&ctx)?;
         Ok(Analysis::with_context(ctx, catalog, config))
     }

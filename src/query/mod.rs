@@ -29,7 +29,9 @@ pub async fn context(lake: &Lake, as_of: Option<i64>) -> Result<SessionContext> 
         // Queries spill or fail cleanly rather than exhaust the machine.
         .with_memory_pool(Arc::new(FairSpillPool::new(4 << 30)))
         .build_arc()?;
-    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    let mut ctx = SessionContext::new_with_config_rt(config, runtime);
+    // Ad-hoc SQL gets the same functions as the catalog (JSON extraction, ARN globs).
+    udf::register(&mut ctx)?;
     lake.register(&ctx, as_of).await?;
     Ok(ctx)
 }

@@ -36,6 +36,17 @@ fn sql_refuses_statements_that_change_the_lake_or_files() {
 }
 
 #[test]
+fn sql_has_the_catalog_functions() {
+    let w = lake_with_sample();
+    let n = w.count(
+        "SELECT count(*) FROM events \
+         WHERE arn_glob(useridentity.arn, 'arn:aws:sts::*:assumed-role/*') \
+           AND json_get_str(requestparameters, 'roleArn') IS NULL",
+    );
+    assert!(n > 0, "arn_glob and json_get_str answer in ad-hoc SQL");
+}
+
+#[test]
 fn formats_are_parseable() {
     let w = lake_with_sample();
     let q = "SELECT eventname, count(*) AS n FROM events GROUP BY eventname ORDER BY n DESC, eventname LIMIT 5";
