@@ -273,7 +273,6 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                         pending.add(&p.object, &p.etag, &p.sha256, 0, vec![r], None, 0);
                     }
                     Outcome::Decoded(d) => {
-                        progress.records(d.rows() as u64);
                         summary.ingested_objects += 1;
                         summary.text_bytes += d.text_bytes;
                         summary.records += d.rows() as u64;
@@ -345,9 +344,8 @@ struct Progress {
     bar: Option<indicatif::ProgressBar>,
     total: usize,
     total_bytes: u64,
-    records: std::sync::atomic::AtomicU64,
     started: Instant,
-    last_line: std::sync::Mutex<Instant>,
+    last_line: std::cell::Cell<Instant>,
     enabled: bool,
 }
 
@@ -368,16 +366,10 @@ impl Progress {
             bar,
             total: logs.len(),
             total_bytes: logs.iter().map(|o| o.size).sum(),
-            records: Default::default(),
             started: Instant::now(),
-            last_line: std::sync::Mutex::new(Instant::now()),
+            last_line: std::cell::Cell::new(Instant::now()),
             enabled,
         }
-    }
-
-    fn records(&self, n: u64) {
-        self.records
-            .fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn objects(&self, s: &Summary) {
@@ -385,17 +377,14 @@ impl Progress {
             return;
         }
         let done = s.ingested_objects + s.already_ingested + s.changed_objects + s.failed.len();
-        let records = self.records.load(std::sync::atomic::Ordering::Relaxed);
+        let records = s.records;
         if let Some(bar) = &self.bar {
             bar.set_position(s.compressed_bytes);
             bar.set_message(format!("{done}/{} objects, {records} records,", self.total));
             return;
         }
-        let Ok(mut last) = self.last_line.lock() else {
-            return;
-        };
-        if last.elapsed().as_secs() >= 10 {
-            *last = Instant::now();
+        if self.last_line.get().elapsed().as_secs() >= 10 {
+            self.last_line.set(Instant::now());
             let secs = self.started.elapsed().as_secs_f64().max(1e-9);
             eprintln!(
                 "trailglass: ingest {done}/{} objects, {:.1}/{:.1} MB, {records} records, {:.1} MB/s",
