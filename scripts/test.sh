@@ -18,8 +18,15 @@ fi
 venv=.venv
 if [ ! -x "$venv/bin/moto_server" ]; then
   echo "test.sh: installing moto[server] into $venv"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.*'
+  python3 -m venv "$venv" || {
+    echo "test.sh: python3 -m venv failed: install Python's venv module (apt-get install python3-venv)" >&2
+    exit 3
+  }
+  "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.*' || {
+    echo "test.sh: could not install moto[server] from PyPI into $venv (is the package index reachable?)" >&2
+    rm -rf "$venv"
+    exit 3
+  }
 fi
 export TRAILGLASS_MOTO="$PWD/$venv/bin/moto_server"
 
