@@ -21,7 +21,7 @@ use datafusion::prelude::SessionContext;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::decode::{self, Decoded, Limits, Reject};
+use crate::decode::{self, Decoder, Limits, ObjectDecoded, Reject};
 use crate::lake::{Batch, Lake, LakeLocation, Table};
 use crate::schema;
 use crate::source::{DigestRef, Fetched, Filter, Kind, ObjectRef, Source, classify};
@@ -100,15 +100,27 @@ struct Processed {
 enum Outcome {
     Known,
     Changed,
-    Decoded(Decoded),
+    Decoded(ObjectDecoded),
     Failed(String),
 }
 
+/// A run of objects decoded by one task into one batch (their rows, in order).
+struct Piece {
+    objects: Vec<Processed>,
+    batch: Option<RecordBatch>,
+}
+
+/// Objects per decode task: enough that small objects share builders and batches, few enough
+/// that every thread gets work from one chunk.
+fn piece_len(objects: usize, threads: usize) -> usize {
+    objects.div_ceil(threads.max(1) * 4).clamp(1, 256)
+}
+
 fn process(
+    decoder: &mut Decoder,
     o: &ObjectRef,
     fetched: Result<Fetched>,
     known: &HashMap<String, HashSet<String>>,
-    limits: &Limits,
 ) -> Processed {
     let failed = |e: String| Processed {
         object: o.clone(),
@@ -126,7 +138,7 @@ fn process(
     let outcome = match known.get(&o.key) {
         Some(tags) if tags.contains(&etag) => Outcome::Known,
         Some(_) => Outcome::Changed,
-        None => Outcome::Decoded(decode::decode_object(&o.key, &bytes, limits)),
+        None => Outcome::Decoded(decoder.decode(&o.key, &bytes)),
     };
     Processed {
         object: o.clone(),
@@ -203,7 +215,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     // Read, decode, gather and commit overlap (see the module comment).
     let committed = std::thread::scope(|scope| -> Result<Vec<i64>> {
         let (ftx, frx) = sync_channel::<(&[ObjectRef], Vec<Option<Result<Fetched>>>)>(1);
-        let (tx, rx) = sync_channel::<Vec<Processed>>(1);
+        let (tx, rx) = sync_channel::<Vec<Piece>>(1);
         let (wtx, wrx) = sync_channel::<PendingBatch>(0);
         let lake = &mut lake;
         let rt = &rt;
@@ -237,13 +249,30 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
         });
         scope.spawn(move || {
             for (chunk, fetched) in frx {
-                let done: Vec<Processed> = pool.install(|| {
-                    chunk
-                        .par_iter()
-                        .zip(fetched)
-                        .map(|(o, f)| {
-                            let f = f.unwrap_or_else(|| source.get(o));
-                            process(o, f, known, limits)
+                let per = piece_len(chunk.len(), pool.current_num_threads());
+                let mut fetched = fetched;
+                let mut parts = Vec::new();
+                for objects in chunk.chunks(per) {
+                    let rest = fetched.split_off(objects.len());
+                    parts.push((objects, std::mem::replace(&mut fetched, rest)));
+                }
+                let done: Vec<Piece> = pool.install(|| {
+                    parts
+                        .into_par_iter()
+                        .map(|(objects, fetched)| {
+                            let mut decoder = Decoder::new(*limits);
+                            let objects = objects
+                                .iter()
+                                .zip(fetched)
+                                .map(|(o, f)| {
+                                    let f = f.unwrap_or_else(|| source.get(o));
+                                    process(&mut decoder, o, f, known)
+                                })
+                                .collect();
+                            Piece {
+                                objects,
+                                batch: decoder.finish(),
+                            }
                         })
                         .collect()
                 });
@@ -253,47 +282,51 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
             }
         });
         for done in rx {
-            for p in done {
-                summary.compressed_bytes += p.object.size;
-                match p.outcome {
-                    Outcome::Known => summary.already_ingested += 1,
-                    Outcome::Failed(e) => summary.failed.push((p.object.key.clone(), e)),
-                    Outcome::Changed => {
-                        summary.changed_objects += 1;
-                        let r = Reject {
-                            record: None,
-                            offset: None,
-                            code: "changed_object",
-                            detail: format!(
-                                "{} was ingested before with other content; CloudTrail never rewrites a log file, so this may be tampering. The new content is not ingested",
-                                p.object.key
-                            ),
-                            raw: None,
-                        };
-                        pending.add(&p.object, &p.etag, &p.sha256, 0, vec![r], None, 0);
-                    }
-                    Outcome::Decoded(d) => {
-                        summary.ingested_objects += 1;
-                        summary.text_bytes += d.text_bytes;
-                        summary.records += d.rows() as u64;
-                        // An object-level reject has no record index; record rejects do.
-                        for r in &d.rejects {
-                            match r.record {
-                                None => summary.rejected_objects += 1,
-                                Some(_) => summary.rejected_records += 1,
-                            }
+            for piece in done {
+                for p in piece.objects {
+                    summary.compressed_bytes += p.object.size;
+                    match p.outcome {
+                        Outcome::Known => summary.already_ingested += 1,
+                        Outcome::Failed(e) => summary.failed.push((p.object.key.clone(), e)),
+                        Outcome::Changed => {
+                            summary.changed_objects += 1;
+                            let r = Reject {
+                                record: None,
+                                offset: None,
+                                code: "changed_object",
+                                detail: format!(
+                                    "{} was ingested before with other content; CloudTrail never rewrites a log file, so this may be tampering. The new content is not ingested",
+                                    p.object.key
+                                ),
+                                raw: None,
+                            };
+                            pending.add(&p.object, &p.etag, &p.sha256, 0, vec![r], 0);
                         }
-                        let rows = d.rows() as i64;
-                        pending.add(
-                            &p.object,
-                            &p.etag,
-                            &p.sha256,
-                            rows,
-                            d.rejects,
-                            d.batch,
-                            d.text_bytes,
-                        );
+                        Outcome::Decoded(d) => {
+                            summary.ingested_objects += 1;
+                            summary.text_bytes += d.text_bytes;
+                            summary.records += d.rows as u64;
+                            // An object-level reject has no record index; record rejects do.
+                            for r in &d.rejects {
+                                match r.record {
+                                    None => summary.rejected_objects += 1,
+                                    Some(_) => summary.rejected_records += 1,
+                                }
+                            }
+                            pending.add(
+                                &p.object,
+                                &p.etag,
+                                &p.sha256,
+                                d.rows as i64,
+                                d.rejects,
+                                d.text_bytes,
+                            );
+                        }
                     }
+                }
+                // A piece's rows belong to its objects above: both land in the same batch.
+                if let Some(b) = piece.batch {
+                    pending.events.push(b);
                 }
             }
             progress.objects(&summary);
@@ -641,7 +674,6 @@ impl PendingBatch {
         sha256: &str,
         records: i64,
         rejects: Vec<Reject>,
-        batch: Option<RecordBatch>,
         text_bytes: u64,
     ) {
         self.o_bucket.append_option(self.bucket.as_deref());
@@ -664,9 +696,6 @@ impl PendingBatch {
             self.r_raw
                 .append_option(r.raw.as_deref().map(|s| truncate(s, 1 << 20)));
             self.r_count += 1;
-        }
-        if let Some(b) = batch {
-            self.events.push(b);
         }
         self.text_bytes += text_bytes.max(o.size);
     }

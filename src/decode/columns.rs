@@ -84,6 +84,7 @@ pub struct Columns {
     managementevent: BooleanBuilder,
     addendum: Group<4>,
     tls: Group<3>,
+    source: StringBuilder,
     record: Int64Builder,
 }
 
@@ -139,6 +140,7 @@ impl Columns {
             managementevent: BooleanBuilder::with_capacity(cap),
             addendum: Group::new(cap),
             tls: Group::new(cap),
+            source: StringBuilder::with_capacity(cap, cap * 64),
             record: Int64Builder::with_capacity(cap),
         }
     }
@@ -152,6 +154,7 @@ impl Columns {
         r: &Record,
         event_time: i64,
         creation: Option<i64>,
+        source: &str,
         index: i64,
         raw: &str,
     ) {
@@ -184,6 +187,7 @@ impl Columns {
         t[SOURCE_RAW].append_value(raw);
 
         self.eventtime.append_value(event_time);
+        self.source.append_value(source);
         self.record.append_value(index);
         self.readonly
             .append_option(r.read_only.as_ref().map(|b| b.0));
@@ -311,8 +315,8 @@ impl Columns {
         }
     }
 
-    /// Build the batch; `source` fills `_source` for every row.
-    pub fn finish_with_source(&mut self, source: &str) -> RecordBatch {
+    /// Build the batch of the rows pushed so far and start anew.
+    pub fn finish(&mut self) -> RecordBatch {
         let schema = schema::events();
         let field = |name: &str| -> DataType {
             schema
@@ -422,9 +426,6 @@ impl Columns {
                 Arc::new(arrow::array::new_null_array(&DataType::Utf8, 0)),
             )
         };
-        let source_col: ArrayRef = Arc::new(arrow::array::StringArray::from_iter_values(
-            std::iter::repeat_n(source, n),
-        ));
         let columns: Vec<ArrayRef> = vec![
             take(EVENTVERSION),
             useridentity,
@@ -457,7 +458,7 @@ impl Columns {
             tls,
             take(INSIGHT),
             Arc::new(self.managementevent.finish()),
-            source_col,
+            Arc::new(self.source.finish()),
             Arc::new(self.record.finish()),
             take(SOURCE_RAW),
             Arc::new(dt.finish()),

@@ -62,7 +62,7 @@ impl Reject {
     }
 }
 
-/// The result of decoding one object.
+/// The result of decoding one object on its own.
 #[derive(Debug)]
 pub struct Decoded {
     /// The good records (absent when there were none).
@@ -75,6 +75,74 @@ pub struct Decoded {
 impl Decoded {
     pub fn rows(&self) -> usize {
         self.batch.as_ref().map_or(0, |b| b.num_rows())
+    }
+}
+
+/// What decoding one object into a [`Decoder`] added.
+#[derive(Debug, Default)]
+pub struct ObjectDecoded {
+    pub rows: usize,
+    pub rejects: Vec<Reject>,
+    pub text_bytes: u64,
+}
+
+/// Decodes objects one after another into one set of column builders, so that many small
+/// objects make one batch: per-object batches cost more in allocation and copying than the
+/// parsing itself on a trail of 5-minute files.
+pub struct Decoder {
+    cols: columns::Columns,
+    limits: Limits,
+}
+
+impl Decoder {
+    pub fn new(limits: Limits) -> Self {
+        Decoder {
+            cols: columns::Columns::with_capacity(1024),
+            limits,
+        }
+    }
+
+    /// Decode one object; `source` is the key stored in `_source`. Its good records are
+    /// appended; a bad container appends none.
+    pub fn decode(&mut self, source: &str, bytes: &[u8]) -> ObjectDecoded {
+        let before = self.cols.len();
+        let reject = |r: Reject| ObjectDecoded {
+            rejects: vec![r],
+            ..Default::default()
+        };
+        let data = match inflate(bytes, &self.limits) {
+            Ok(d) => d,
+            Err(r) => return reject(r),
+        };
+        let text = match std::str::from_utf8(&data) {
+            Ok(t) => t,
+            Err(e) => {
+                return reject(Reject::object(
+                    "invalid_utf8",
+                    format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+                    Some(e.valid_up_to() as i64),
+                ));
+            }
+        };
+        let rejects = match split_records(text) {
+            Ok(records) => build(&mut self.cols, source, records, &self.limits),
+            Err(r) => vec![r],
+        };
+        ObjectDecoded {
+            rows: self.cols.len() - before,
+            rejects,
+            text_bytes: data.len() as u64,
+        }
+    }
+
+    /// Rows appended so far.
+    pub fn rows(&self) -> usize {
+        self.cols.len()
+    }
+
+    /// The batch of every row appended since the last call (None when there were none).
+    pub fn finish(&mut self) -> Option<RecordBatch> {
+        (self.cols.len() > 0).then(|| self.cols.finish())
     }
 }
 
@@ -109,34 +177,15 @@ pub fn inflate<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Cow<'a, [u8]>, Re
     Ok(Cow::Borrowed(bytes))
 }
 
-/// Decode one object. `source` is the object key stored in `_source`.
+/// Decode one object on its own. `source` is the object key stored in `_source`.
 pub fn decode_object(source: &str, bytes: &[u8], limits: &Limits) -> Decoded {
-    let fail = |r: Reject| Decoded {
-        batch: None,
-        rejects: vec![r],
-        text_bytes: 0,
-    };
-    let data = match inflate(bytes, limits) {
-        Ok(d) => d,
-        Err(r) => return fail(r),
-    };
-    let text_bytes = data.len() as u64;
-    let text = match std::str::from_utf8(&data) {
-        Ok(t) => t,
-        Err(e) => {
-            return fail(Reject::object(
-                "invalid_utf8",
-                format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-                Some(e.valid_up_to() as i64),
-            ));
-        }
-    };
-    let mut out = match split_records(text) {
-        Ok(records) => build(source, records, limits),
-        Err(r) => fail(r),
-    };
-    out.text_bytes = text_bytes;
-    out
+    let mut d = Decoder::new(*limits);
+    let o = d.decode(source, bytes);
+    Decoded {
+        batch: d.finish(),
+        rejects: o.rejects,
+        text_bytes: o.text_bytes,
+    }
 }
 
 /// One element of a container: a record's text, or why that element is not a record.
@@ -296,8 +345,13 @@ fn json_lines<'a>(body: &'a str, whole: serde_json::Error) -> Result<Vec<Item<'a
     Ok(items)
 }
 
-fn build(source: &str, items: Vec<Item<'_>>, limits: &Limits) -> Decoded {
-    let mut cols = columns::Columns::with_capacity(items.len());
+/// Append the good records of `items` to `cols`; the rest come back as rejects.
+fn build(
+    cols: &mut columns::Columns,
+    source: &str,
+    items: Vec<Item<'_>>,
+    limits: &Limits,
+) -> Vec<Reject> {
     let mut rejects = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
         let index = i as i64;
@@ -308,7 +362,7 @@ fn build(source: &str, items: Vec<Item<'_>>, limits: &Limits) -> Decoded {
             }
             Item::Record(text) => {
                 if let Err((code, detail)) = record::check_depth(&text, limits.max_depth)
-                    .and_then(|_| record::append(&mut cols, &text, index))
+                    .and_then(|_| record::append(cols, &text, source, index))
                 {
                     rejects.push(Reject {
                         record: Some(index),
@@ -321,15 +375,7 @@ fn build(source: &str, items: Vec<Item<'_>>, limits: &Limits) -> Decoded {
             }
         }
     }
-    let batch = match cols.len() {
-        0 => None,
-        _ => Some(cols.finish_with_source(source)),
-    };
-    Decoded {
-        batch,
-        rejects,
-        text_bytes: 0,
-    }
+    rejects
 }
 
 #[cfg(test)]

@@ -316,7 +316,7 @@ pub fn check_depth(text: &str, max: usize) -> Result<(), Failure> {
 }
 
 /// Parse one record and append it to `cols`; nothing is appended when it fails.
-pub fn append(cols: &mut Columns, text: &str, index: i64) -> Result<(), Failure> {
+pub fn append(cols: &mut Columns, text: &str, source: &str, index: i64) -> Result<(), Failure> {
     let rec: Record = serde_json::from_str(text).map_err(|e| {
         let code = if e.is_data() {
             "bad_record"
@@ -353,6 +353,6 @@ pub fn append(cols: &mut Columns, text: &str, index: i64) -> Result<(), Failure>
             )
         })?),
     };
-    cols.push(&rec, event_time, creation, index, text);
+    cols.push(&rec, event_time, creation, source, index, text);
     Ok(())
 }
