@@ -49,7 +49,7 @@ impl Default for Options {
             filter: Filter::default(),
             limits: Limits::default(),
             batch_bytes: 64 << 20,
-            chunk_bytes: 4 << 20,
+            chunk_bytes: 1 << 20,
             threads: 0,
             progress: false,
             lookback_days: Some(2),
@@ -223,6 +223,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
             let mut done = Vec::new();
             for batch in wrx {
                 done.push(rt.block_on(commit(lake, batch))?);
+                crate::alloc::release();
                 tracing::info!(batch = done.last(), "committed");
             }
             Ok(done)

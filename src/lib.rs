@@ -3,6 +3,7 @@
 //! Data flows one way: [`source`] → [`decode`] → [`lake`] → [`query`]; [`ingest`] drives the first
 //! three and the verbs in [`cmd`] drive everything.
 
+pub mod alloc;
 pub mod cmd;
 pub mod config;
 pub mod decode;
