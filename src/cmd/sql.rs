@@ -6,14 +6,17 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use super::Cli;
-use crate::error::{Error, Exit};
-use crate::lake::{Lake, LakeLocation};
+use crate::error::Exit;
+use crate::query::catalog::Analysis;
 use crate::query::{self, Format};
 
-/// Run read-only SQL over the lake's tables: events, objects, rejects, digests.
+/// Run read-only SQL over the lake's tables (events, objects, rejects, digests), the configuration
+/// tables (bg_roles, bg_users, bg_policy, approvals) and the derived `sessions`, `session_events`
+/// and `findings`, which are built only when a statement reads them.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   trailglass sql \"SELECT eventname, count(*) AS n FROM events GROUP BY 1 ORDER BY n DESC LIMIT 10\"
+  trailglass sql \"SELECT rule_id, count(*) FROM findings GROUP BY 1\"
   trailglass sql -f investigation.sql --format csv > out.csv
   trailglass sql            (interactive shell; end statements with ';', \\q to quit)")]
 pub struct SqlArgs {
@@ -39,38 +42,49 @@ pub fn run(args: &SqlArgs, cli: &Cli) -> Result<Exit> {
         ),
         (None, None) => None,
     };
-    let rt = tokio::runtime::Runtime::new()?;
-    let location = LakeLocation::parse(&cli.lake)?;
-    let lake = rt
-        .block_on(Lake::open(location))
-        .map_err(|e| Error::Access(format!("{e:#}")))?;
-    let ctx = rt.block_on(query::context(&lake, args.as_of))?;
+    let (rt, mut analysis) = super::sessions::open(cli, args.as_of)?;
     match sql {
         Some(sql) => {
-            let results = rt.block_on(query::run_sql(&ctx, &sql))?;
+            rt.block_on(prepare(&mut analysis, &sql))?;
+            let results = rt.block_on(query::run_sql(&analysis.ctx, &sql))?;
             let mut out = std::io::stdout().lock();
             for r in results {
                 query::write_batches(&mut out, &r, args.format)?;
             }
             out.flush()?;
         }
-        None => shell(&rt, &ctx, args.format)?,
+        None => shell(&rt, &mut analysis, args.format)?,
     }
     Ok(Exit::Ok)
 }
 
-fn shell(
-    rt: &tokio::runtime::Runtime,
-    ctx: &datafusion::prelude::SessionContext,
-    format: Format,
-) -> Result<()> {
+/// Build the derived tables the statements read, and only those: `sessions` costs a session
+/// reconstruction, `findings` that plus every rule.
+async fn prepare(a: &mut Analysis, sql: &str) -> Result<()> {
+    let statements =
+        datafusion::sql::parser::DFParser::parse_sql(sql).context("SQL syntax error")?;
+    for statement in &statements {
+        let refs = a.ctx.state().resolve_table_references(statement)?;
+        for r in refs {
+            match r.table() {
+                "findings" | "tg_findings" => a.findings().await?,
+                "sessions" | "session_events" => a.sessions().await?,
+                t if t.starts_with("tg_") => a.sessions().await?,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn shell(rt: &tokio::runtime::Runtime, a: &mut Analysis, format: Format) -> Result<()> {
     let mut rl = rustyline::DefaultEditor::new()?;
     let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".trailglass_history"));
     if let Some(h) = &history {
         let _ = rl.load_history(h);
     }
     eprintln!(
-        "trailglass SQL shell (read-only). Tables: events, objects, rejects, digests. End statements with ';', \\q quits."
+        "trailglass SQL shell (read-only). Tables: events, objects, rejects, digests, bg_roles, bg_users, bg_policy, approvals, sessions, session_events, findings. End statements with ';', \\q quits."
     );
     let mut buf = String::new();
     loop {
@@ -97,7 +111,11 @@ fn shell(
             continue;
         }
         let _ = rl.add_history_entry(buf.trim());
-        match rt.block_on(query::run_sql(ctx, &buf)) {
+        let run = async {
+            prepare(a, &buf).await?;
+            query::run_sql(&a.ctx, &buf).await
+        };
+        match rt.block_on(run) {
             Ok(results) => {
                 let mut out = std::io::stdout().lock();
                 for r in results {

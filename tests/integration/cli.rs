@@ -47,6 +47,38 @@ fn sql_has_the_catalog_functions() {
 }
 
 #[test]
+fn sql_sees_the_configuration_sessions_and_findings() {
+    let w = lake_with_sample();
+    let config = sample().join("../trailglass.toml");
+    let config = config.to_str().expect("UTF-8 path");
+    let rows = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = w.run_code(args, 0);
+        serde_json::from_slice(&out.stdout).expect("JSON rows")
+    };
+    let one = |sql: &str| -> i64 {
+        let r = rows(&["--config", config, "sql", sql, "--format", "json"]);
+        r[0].as_object()
+            .and_then(|o| o.values().next())
+            .and_then(|v| v.as_i64())
+            .expect("a count")
+    };
+    // The derived tables equal what the verbs print.
+    let sessions = rows(&["--config", config, "sessions", "--format", "json"]).len() as i64;
+    let findings = rows(&["--config", config, "findings", "--format", "json"]).len() as i64;
+    assert!(sessions > 0 && findings > 0);
+    assert_eq!(one("SELECT count(*) FROM sessions"), sessions);
+    assert_eq!(one("SELECT count(*) FROM findings"), findings);
+    assert_eq!(
+        one("SELECT count(*) FROM session_events e JOIN sessions s USING (session_id)"),
+        one("SELECT count(*) FROM session_events")
+    );
+    assert!(one("SELECT count(*) FROM bg_roles") > 0);
+    // Still read-only with the derived tables in place.
+    let out = w.run(&["--config", config, "sql", "DROP TABLE findings"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn formats_are_parseable() {
     let w = lake_with_sample();
     let q = "SELECT eventname, count(*) AS n FROM events GROUP BY eventname ORDER BY n DESC, eventname LIMIT 5";
