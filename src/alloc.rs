@@ -4,7 +4,7 @@
 //! allocator spent a quarter of an ingest there; mimalloc does not. By default mimalloc hands
 //! freed memory back to the OS after 10 ms, and re-faulting those pages cost a quarter of the CPU
 //! time again, so the delay is one second; instead the writer returns what is free once per
-//! committed batch ([`release`]), which keeps peak RSS flat over any input size.
+//! committed batch ([`release`]). Peak RSS still grows slowly over a long run (docs/DESIGN.md).
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -251,20 +251,15 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
         scope.spawn(move || {
             for (chunk, fetched) in frx {
                 let per = piece_len(chunk.len(), pool.current_num_threads());
-                let mut fetched = fetched;
-                let mut parts = Vec::new();
-                for objects in chunk.chunks(per) {
-                    let rest = fetched.split_off(objects.len());
-                    parts.push((objects, std::mem::replace(&mut fetched, rest)));
-                }
                 let done: Vec<Piece> = pool.install(|| {
-                    parts
-                        .into_par_iter()
-                        .map(|(objects, fetched)| {
+                    chunk
+                        .par_iter()
+                        .zip(fetched)
+                        .chunks(per)
+                        .map(|part| {
                             let mut decoder = Decoder::new(*limits);
-                            let objects = objects
-                                .iter()
-                                .zip(fetched)
+                            let objects = part
+                                .into_iter()
                                 .map(|(o, f)| {
                                     let f = f.unwrap_or_else(|| source.get(o));
                                     process(&mut decoder, o, f, known)
@@ -285,45 +280,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
         for done in rx {
             for piece in done {
                 for p in piece.objects {
-                    summary.compressed_bytes += p.object.size;
-                    match p.outcome {
-                        Outcome::Known => summary.already_ingested += 1,
-                        Outcome::Failed(e) => summary.failed.push((p.object.key.clone(), e)),
-                        Outcome::Changed => {
-                            summary.changed_objects += 1;
-                            let r = Reject {
-                                record: None,
-                                offset: None,
-                                code: "changed_object",
-                                detail: format!(
-                                    "{} was ingested before with other content; CloudTrail never rewrites a log file, so this may be tampering. The new content is not ingested",
-                                    p.object.key
-                                ),
-                                raw: None,
-                            };
-                            pending.add(&p.object, &p.etag, &p.sha256, 0, vec![r], 0);
-                        }
-                        Outcome::Decoded(d) => {
-                            summary.ingested_objects += 1;
-                            summary.text_bytes += d.text_bytes;
-                            summary.records += d.rows as u64;
-                            // An object-level reject has no record index; record rejects do.
-                            for r in &d.rejects {
-                                match r.record {
-                                    None => summary.rejected_objects += 1,
-                                    Some(_) => summary.rejected_records += 1,
-                                }
-                            }
-                            pending.add(
-                                &p.object,
-                                &p.etag,
-                                &p.sha256,
-                                d.rows as i64,
-                                d.rejects,
-                                d.text_bytes,
-                            );
-                        }
-                    }
+                    gather(p, &mut summary, &mut pending);
                 }
                 // A piece's rows belong to its objects above: both land in the same batch.
                 if let Some(b) = piece.batch {
@@ -351,6 +308,49 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     progress.finish();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// Count one processed object in the summary and add its index rows to the pending batch.
+fn gather(p: Processed, summary: &mut Summary, pending: &mut PendingBatch) {
+    summary.compressed_bytes += p.object.size;
+    match p.outcome {
+        Outcome::Known => summary.already_ingested += 1,
+        Outcome::Failed(e) => summary.failed.push((p.object.key.clone(), e)),
+        Outcome::Changed => {
+            summary.changed_objects += 1;
+            let r = Reject {
+                record: None,
+                offset: None,
+                code: "changed_object",
+                detail: format!(
+                    "{} was ingested before with other content; CloudTrail never rewrites a log file, so this may be tampering. The new content is not ingested",
+                    p.object.key
+                ),
+                raw: None,
+            };
+            pending.add(&p.object, &p.etag, &p.sha256, 0, vec![r], 0);
+        }
+        Outcome::Decoded(d) => {
+            summary.ingested_objects += 1;
+            summary.text_bytes += d.text_bytes;
+            summary.records += d.rows as u64;
+            // An object-level reject has no record index; record rejects do.
+            for r in &d.rejects {
+                match r.record {
+                    None => summary.rejected_objects += 1,
+                    Some(_) => summary.rejected_records += 1,
+                }
+            }
+            pending.add(
+                &p.object,
+                &p.etag,
+                &p.sha256,
+                d.rows as i64,
+                d.rejects,
+                d.text_bytes,
+            );
+        }
+    }
 }
 
 async fn commit(lake: &mut Lake, pending: PendingBatch) -> Result<i64> {

@@ -135,11 +135,6 @@ impl Decoder {
         }
     }
 
-    /// Rows appended so far.
-    pub fn rows(&self) -> usize {
-        self.cols.len()
-    }
-
     /// The batch of every row appended since the last call (None when there were none).
     pub fn finish(&mut self) -> Option<RecordBatch> {
         (self.cols.len() > 0).then(|| self.cols.finish())
