@@ -1,10 +1,13 @@
 //! The allocator: mimalloc, tuned for ingest's pattern of large, short-lived batch buffers.
 //!
-//! Decoding allocates many buffers on the rayon threads that the writer thread frees. glibc's
+//! Decoding allocates many buffers on the rayon threads that the writer's threads free. glibc's
 //! allocator spent a quarter of an ingest there; mimalloc does not. By default mimalloc hands
-//! freed memory back to the OS after 10 ms, and re-faulting those pages cost a quarter of the CPU
-//! time again, so the delay is one second; instead the writer returns what is free once per
-//! committed batch ([`release`]). Peak RSS still grows slowly over a long run (docs/DESIGN.md).
+//! freed memory back to the OS after 10 ms, and faulting those pages in again (the kernel zeroes
+//! every one) cost a quarter of the CPU time; with a one-second delay it was still a fifth. So
+//! freed memory is never handed back during a run: ingest's working set is the same batch after
+//! batch, so its peak RSS stays flat with input size (measured in docs/DESIGN.md), and every page
+//! is faulted in once. `MIMALLOC_PURGE_DELAY` (milliseconds) overrides, for a long-lived process
+//! that would rather give memory back.
 
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -20,12 +23,13 @@ unsafe extern "C" {
 /// Set the allocator's options; call first thing in `main`. `MIMALLOC_PURGE_DELAY` overrides.
 pub fn init() {
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        // SAFETY: mimalloc's C API; options may be set at any time.
-        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, 1000) };
+        // SAFETY: mimalloc's C API; options may be set at any time. -1: never purge.
+        unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     }
 }
 
-/// Return freed memory to the OS now (after a batch is committed).
+/// Collect freed memory after a committed batch (handed back to the OS only when a purge delay
+/// is set).
 pub fn release() {
     // SAFETY: mimalloc's C API, safe to call from any thread at any time.
     unsafe { mi_collect(true) };

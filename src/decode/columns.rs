@@ -65,6 +65,8 @@ fn make_struct(fields: Fields, children: Vec<ArrayRef>, valid: &mut NullBufferBu
 
 pub struct Columns {
     len: usize,
+    /// Row ranges appended and then taken back (an object whose container turned out bad).
+    discarded: Vec<std::ops::Range<usize>>,
     top: [StringBuilder; 25],
     // useridentity: type principalid arn accountid invokedby accesskeyid username identitystorearn
     ui: Group<8>,
@@ -122,6 +124,7 @@ impl Columns {
         top[SOURCE_RAW] = StringBuilder::with_capacity(cap, cap * 1536);
         Columns {
             len: 0,
+            discarded: Vec::new(),
             top,
             ui: Group::new(cap),
             ui_credentialid: StringBuilder::new(),
@@ -145,8 +148,17 @@ impl Columns {
         }
     }
 
+    /// Rows appended since the last `finish`, discarded ones included.
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Leave the rows from `start` on out of the next batch. Builders cannot take rows back, so
+    /// they are filtered out at `finish`; this is the rare path of a bad container.
+    pub fn discard_from(&mut self, start: usize) {
+        if start < self.len {
+            self.discarded.push(start..self.len);
+        }
     }
 
     pub fn push(
@@ -465,10 +477,22 @@ impl Columns {
         ];
         self.len = 0;
         debug_assert!(columns.iter().all(|c| c.len() == n));
-        match RecordBatch::try_new(schema, columns) {
+        let batch = match RecordBatch::try_new(schema, columns) {
             Ok(b) => b,
             // The builders above are filled in lock step; a mismatch is a bug in this file, not input.
             Err(e) => unreachable!("events batch does not match its schema: {e}"),
+        };
+        let discarded = std::mem::take(&mut self.discarded);
+        if discarded.is_empty() {
+            return batch;
+        }
+        let mut keep = vec![true; n];
+        for r in discarded {
+            keep[r].fill(false);
+        }
+        match arrow::compute::filter_record_batch(&batch, &keep.into()) {
+            Ok(b) => b,
+            Err(e) => unreachable!("a mask of the batch's own length: {e}"),
         }
     }
 }

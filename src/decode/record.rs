@@ -278,11 +278,20 @@ pub struct Tls<'a> {
 
 pub type Failure = (&'static str, String);
 
+/// How many `{` and `[` bytes `b` holds. `{` and `[` differ only in bit 0x20; summing 64-byte
+/// blocks into a byte counter lets the compiler vectorise the loop (a plain filter-count was a
+/// tenth of decoding).
+fn openings(b: &[u8]) -> usize {
+    b.chunks(64)
+        .map(|c| c.iter().fold(0u8, |n, &x| n + u8::from((x | 0x20) == b'{')) as usize)
+        .sum()
+}
+
 /// Reject text nested deeper than `max` (serde's own limit does not cover the JSON kept as text).
 pub fn check_depth(text: &str, max: usize) -> Result<(), Failure> {
     let b = text.as_bytes();
     // Cheap pre-check: nesting cannot exceed the number of opening brackets.
-    if b.iter().filter(|&&c| c == b'{' || c == b'[').count() <= max {
+    if openings(b) <= max {
         return Ok(());
     }
     let (mut depth, mut in_str, mut esc) = (0usize, false, false);
@@ -325,6 +334,18 @@ pub fn append(cols: &mut Columns, text: &str, source: &str, index: i64) -> Resul
         };
         (code, format!("record {index}: {e}"))
     })?;
+    push(cols, &rec, text, source, index)
+}
+
+/// Append a parsed record whose text is `text`, after checking its times; nothing is appended
+/// when they are not times.
+pub fn push(
+    cols: &mut Columns,
+    rec: &Record,
+    text: &str,
+    source: &str,
+    index: i64,
+) -> Result<(), Failure> {
     let event_time = match &rec.event_time {
         None => return Err(("bad_event_time", format!("record {index}: no eventTime"))),
         Some(t) => parse_time(&t.0).ok_or_else(|| {
@@ -353,6 +374,6 @@ pub fn append(cols: &mut Columns, text: &str, source: &str, index: i64) -> Resul
             )
         })?),
     };
-    cols.push(&rec, event_time, creation, source, index, text);
+    cols.push(rec, event_time, creation, source, index, text);
     Ok(())
 }

@@ -79,3 +79,77 @@ fn string_booleans_and_json_booleans() {
     let d = decode(&t);
     assert!(d.rejects.is_empty(), "{:?}", d.rejects);
 }
+
+/// The one-pass parse of `{"Records":[…]}` and the general path must agree on every object:
+/// rows, `_raw`, and each reject's record, code and detail. The general path is reached with a
+/// shape the one-pass parse refuses (a leading byte-order mark).
+#[test]
+fn one_pass_and_general_path_agree() {
+    let bad_type = REC.replace(r#""eventName":"CreateUser""#, r#""eventName":7"#);
+    let bad_time = REC.replace("2026-03-01T10:05:12Z", "yesterday");
+    let deep = REC.replace(
+        r#""responseElements":null"#,
+        &format!(
+            r#""responseElements":{}1{}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        ),
+    );
+    let objects = [
+        format!("{{\"Records\":[{REC},{bad_type},5,\"x\",{REC}]}}"),
+        format!("{{\"Records\":[{bad_time},{deep},{REC}]}}\n"),
+        " { \"Records\" : [ ] } ".to_string(),
+        // Another key after the records: the general path's shape (ignored, as before).
+        format!("{{\"Records\":[{REC}],\"Other\":1}}"),
+        // Bad containers: good records first, then a syntax error, a cut, trailing bytes.
+        // None of their records may be ingested.
+        format!("{{\"Records\":[{REC},{REC},{{\"eventTime\":]}}"),
+        format!("{{\"Records\":[{REC},{REC}"),
+        format!("{{\"Records\":[{REC}]}} trailing"),
+    ];
+    for o in &objects {
+        let fast = decode(o);
+        let general = decode(&format!("\u{feff}{o}"));
+        assert_eq!(fast.rows(), general.rows(), "{o}");
+        let strip = |r: &Reject| (r.record, r.code, r.detail.clone(), r.raw.clone());
+        assert_eq!(
+            fast.rejects.iter().map(strip).collect::<Vec<_>>(),
+            general.rejects.iter().map(strip).collect::<Vec<_>>(),
+            "{o}"
+        );
+        for i in 0..fast.rows() {
+            assert_eq!(raw_of(&fast, i), raw_of(&general, i), "{o}");
+        }
+    }
+    assert_eq!(decode(&objects[0]).rows(), 2);
+    assert_eq!(decode(&objects[0]).rejects.len(), 3);
+    assert_eq!(decode(&objects[1]).rows(), 1);
+    assert_eq!(decode(&objects[3]).rows(), 1);
+    for o in &objects[4..] {
+        let d = decode(o);
+        assert_eq!((d.rows(), d.rejects.len()), (0, 1), "{o}: {:?}", d.rejects);
+    }
+}
+
+/// Rows a bad container appended before its error are left out of the batch the decoder
+/// finishes, and the objects around it keep theirs, in order.
+#[test]
+fn a_bad_container_among_good_objects_leaves_no_rows() {
+    let mut d = Decoder::new(Limits::default());
+    let good = format!("{{\"Records\":[{REC},{REC}]}}");
+    let bad = format!("{{\"Records\":[{REC},{REC},{REC}],");
+    let first = d.decode("a", good.as_bytes());
+    let middle = d.decode("b", bad.as_bytes());
+    let last = d.decode("c", good.as_bytes());
+    assert_eq!((first.rows, middle.rows, last.rows), (2, 0, 2));
+    assert_eq!(middle.rejects.len(), 1);
+    let b = d.finish().expect("rows");
+    let sources: Vec<&str> = b
+        .column_by_name("_source")
+        .unwrap()
+        .as_string::<i32>()
+        .iter()
+        .map(|s| s.unwrap_or(""))
+        .collect();
+    assert_eq!(sources, ["a", "a", "c", "c"]);
+}
