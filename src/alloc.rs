@@ -17,7 +17,6 @@ const MI_OPTION_PURGE_DELAY: std::ffi::c_int = 15;
 
 unsafe extern "C" {
     fn mi_option_set(option: std::ffi::c_int, value: std::ffi::c_long);
-    fn mi_collect(force: bool);
 }
 
 /// Set the allocator's options; call first thing in `main`. `MIMALLOC_PURGE_DELAY` overrides.
@@ -26,11 +25,4 @@ pub fn init() {
         // SAFETY: mimalloc's C API; options may be set at any time. -1: never purge.
         unsafe { mi_option_set(MI_OPTION_PURGE_DELAY, -1) };
     }
-}
-
-/// Collect freed memory after a committed batch (handed back to the OS only when a purge delay
-/// is set).
-pub fn release() {
-    // SAFETY: mimalloc's C API, safe to call from any thread at any time.
-    unsafe { mi_collect(true) };
 }

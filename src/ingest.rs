@@ -228,7 +228,6 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
             let mut done = Vec::new();
             for batch in wrx {
                 done.push(rt.block_on(commit(lake, batch, pool))?);
-                crate::alloc::release();
                 tracing::info!(batch = done.last(), "committed");
             }
             Ok(done)

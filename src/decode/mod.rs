@@ -294,7 +294,7 @@ fn records_in_one_pass(
         loop {
             let rest = text.get(p..)?;
             let mut parsed = serde_json::Deserializer::from_str(rest).into_iter::<record::Record>();
-            let outcome = match parsed.next()? {
+            let (r, outcome) = match parsed.next()? {
                 Ok(rec) => {
                     let r = &rest[..parsed.byte_offset()];
                     let pushed = record::check_depth(r, limits.max_depth)
@@ -306,22 +306,14 @@ fn records_in_one_pass(
                     let mut raw = serde_json::Deserializer::from_str(rest).into_iter::<&RawValue>();
                     raw.next()?.ok()?;
                     let r = &rest[..raw.byte_offset()];
-                    let appended = record::check_depth(r, limits.max_depth)
-                        .and_then(|_| record::append(cols, r, source, index));
-                    (r, appended)
+                    (r, append_record(cols, source, r, index, limits))
                 }
                 Err(_) => return None,
             };
-            if let (r, Err((code, detail))) = outcome {
-                rejects.push(Reject {
-                    record: Some(index),
-                    offset: None,
-                    code,
-                    detail,
-                    raw: Some(r.to_string()),
-                });
+            if let Err(failure) = outcome {
+                rejects.push(record_reject(index, r, failure));
             }
-            p = skip_ws(b, p + outcome.0.len());
+            p = skip_ws(b, p + r.len());
             index += 1;
             match b.get(p) {
                 Some(b',') => p = skip_ws(b, p + 1),
@@ -446,6 +438,28 @@ fn json_lines<'a>(body: &'a str, whole: serde_json::Error) -> Result<Vec<Item<'a
     Ok(items)
 }
 
+/// Check one record's text and append it: the per-record judgement both paths share.
+fn append_record(
+    cols: &mut columns::Columns,
+    source: &str,
+    text: &str,
+    index: i64,
+    limits: &Limits,
+) -> Result<(), record::Failure> {
+    record::check_depth(text, limits.max_depth)
+        .and_then(|_| record::append(cols, text, source, index))
+}
+
+fn record_reject(index: i64, text: &str, (code, detail): record::Failure) -> Reject {
+    Reject {
+        record: Some(index),
+        offset: None,
+        code,
+        detail,
+        raw: Some(text.to_string()),
+    }
+}
+
 /// Append the good records of `items` to `cols`; the rest come back as rejects.
 fn build(
     cols: &mut columns::Columns,
@@ -462,16 +476,8 @@ fn build(
                 rejects.push(r);
             }
             Item::Record(text) => {
-                if let Err((code, detail)) = record::check_depth(&text, limits.max_depth)
-                    .and_then(|_| record::append(cols, &text, source, index))
-                {
-                    rejects.push(Reject {
-                        record: Some(index),
-                        offset: None,
-                        code,
-                        detail,
-                        raw: Some(text.into_owned()),
-                    });
+                if let Err(failure) = append_record(cols, source, &text, index, limits) {
+                    rejects.push(record_reject(index, &text, failure));
                 }
             }
         }

@@ -216,30 +216,21 @@ fn sorted_runs(batches: &[RecordBatch]) -> Result<Vec<Run>> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    // dt and account compare as ranks: comparing their text was a tenth of the writer's time.
+    // Day and account compare as ranks, not text (comparing text was a tenth of the writer's
+    // time): ids in first-seen order while the keys are built, mapped to ranks before the sort.
     let mut dts = Ranks::default();
     let mut accts = Ranks::default();
-    for c in &cols {
-        for i in 0..c.dt.len() {
-            dts.add(c.dt.value(i));
-            if !c.acct.is_null(i) {
-                accts.add(c.acct.value(i));
-            }
-        }
-    }
-    let (dt_rank, dt_names) = dts.finish();
-    let (acct_rank, _) = accts.finish();
     let mut keys = Vec::with_capacity(batches.iter().map(|b| b.num_rows()).sum());
     for (bi, c) in cols.iter().enumerate() {
         for i in 0..c.dt.len() {
-            // Accounts rank from 1: a row without one sorts first, as None did.
+            // Accounts count from 1: a row without one sorts first, as None did.
             let acct = if c.acct.is_null(i) {
                 0
             } else {
-                acct_rank[c.acct.value(i)] + 1
+                accts.id(c.acct.value(i)) + 1
             };
             keys.push((
-                dt_rank[c.dt.value(i)],
+                dts.id(c.dt.value(i)),
                 acct,
                 c.time.value(i),
                 c.src.value(i),
@@ -247,6 +238,14 @@ fn sorted_runs(batches: &[RecordBatch]) -> Result<Vec<Run>> {
                 bi,
                 i,
             ));
+        }
+    }
+    let (dt_rank, dt_names) = dts.order();
+    let (acct_rank, _) = accts.order();
+    for k in &mut keys {
+        k.0 = dt_rank[k.0 as usize];
+        if k.1 > 0 {
+            k.1 = acct_rank[k.1 as usize - 1] + 1;
         }
     }
     keys.sort_unstable();
@@ -261,31 +260,41 @@ fn sorted_runs(batches: &[RecordBatch]) -> Result<Vec<Run>> {
     Ok(runs)
 }
 
-/// The distinct values of a text column and each one's rank in sorted order.
+/// Small ids for the distinct values of a text column, then their ranks in sorted order.
 #[derive(Default)]
 struct Ranks<'a> {
-    seen: HashMap<&'a str, u32>,
-    last: Option<&'a str>,
+    ids: HashMap<&'a str, u32>,
+    names: Vec<&'a str>,
+    last: Option<(&'a str, u32)>,
 }
 
 impl<'a> Ranks<'a> {
-    fn add(&mut self, v: &'a str) {
-        // Neighbouring rows mostly share their day and account.
-        if self.last != Some(v) {
-            self.seen.entry(v).or_insert(0);
-            self.last = Some(v);
+    fn id(&mut self, v: &'a str) -> u32 {
+        // Neighbouring rows mostly share their day and account: skip the hash for them.
+        if let Some((l, id)) = self.last
+            && l == v
+        {
+            return id;
         }
+        let names = &mut self.names;
+        let id = *self.ids.entry(v).or_insert_with(|| {
+            names.push(v);
+            names.len() as u32 - 1
+        });
+        self.last = Some((v, id));
+        id
     }
 
-    fn finish(self) -> (HashMap<&'a str, u32>, Vec<&'a str>) {
-        let mut names: Vec<&str> = self.seen.into_keys().collect();
-        names.sort_unstable();
-        let ranks = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (*n, i as u32))
-            .collect();
-        (ranks, names)
+    /// Each id's rank, and the values in rank order.
+    fn order(self) -> (Vec<u32>, Vec<&'a str>) {
+        let mut by_value: Vec<u32> = (0..self.names.len() as u32).collect();
+        by_value.sort_unstable_by_key(|&id| self.names[id as usize]);
+        let mut rank = vec![0; by_value.len()];
+        for (r, &id) in by_value.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        let sorted = by_value.iter().map(|&id| self.names[id as usize]).collect();
+        (rank, sorted)
     }
 }
 
@@ -347,6 +356,13 @@ fn writer_properties() -> WriterProperties {
             .set_column_statistics_enabled(ColumnPath::from(c), EnabledStatistics::None);
     }
     b.build()
+}
+
+/// A writer of `table`'s files with the lake's Parquet settings.
+fn file_writer(table: &DeltaTable) -> Result<RecordBatchWriter> {
+    Ok(RecordBatchWriter::for_table(table)?
+        .with_writer_properties(writer_properties())
+        .with_target_file_size(512 << 20))
 }
 
 async fn open_table(location: &LakeLocation, url: Url) -> Result<DeltaTable> {
@@ -492,9 +508,7 @@ impl Lake {
         if batches.iter().all(|b| b.num_rows() == 0) {
             return Ok(Vec::new());
         }
-        let mut w = RecordBatchWriter::for_table(self.table(t))?
-            .with_writer_properties(writer_properties())
-            .with_target_file_size(512 << 20);
+        let mut w = file_writer(self.table(t))?;
         for b in batches.iter().filter(|b| b.num_rows() > 0) {
             w.write(b.clone())
                 .await
@@ -521,9 +535,7 @@ impl Lake {
         let handle = tokio::runtime::Handle::current();
         let write_part = |(dt, rows): &(&str, &[(usize, usize)])| -> Result<Vec<Add>> {
             handle.block_on(async {
-                let mut w = RecordBatchWriter::for_table(table)?
-                    .with_writer_properties(writer_properties())
-                    .with_target_file_size(512 << 20);
+                let mut w = file_writer(table)?;
                 let part = deltalake::DeltaTablePartition::try_from(format!("dt={dt}").as_str())?;
                 let values = indexmap::IndexMap::from([(part.key, part.value)]);
                 for slice in rows.chunks(8 * 1024) {
