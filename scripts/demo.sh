@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --release --no-run >&2
 lake="${TRAILGLASS_LAKE:-$(mktemp -d)/lake}"
-exec target/release/trailglass --lake "$lake" demo "$@"
+exec "${CARGO_TARGET_DIR:-target}/release/trailglass" --lake "$lake" demo "$@"
