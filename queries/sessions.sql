@@ -178,9 +178,6 @@ FROM (
          nullif(useridentity.accesskeyid, '') AS key,
          eventtime
   FROM events
-  WHERE arn_glob(useridentity.sessioncontext.sessionissuer.arn, $bg_role_patterns)
-     OR arn_glob(useridentity.arn, $bg_user_patterns)
-     OR ($bg_root AND useridentity.arn LIKE 'arn:%:root')
 ) x
 WHERE ((itype = 'AssumedRole' AND arn_glob(issuer_arn, $bg_role_patterns))
        OR (itype = 'IAMUser' AND arn_glob(arn, $bg_user_patterns))

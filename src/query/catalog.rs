@@ -646,6 +646,29 @@ pub fn register_batches(
     Ok(())
 }
 
+/// A copy of `b` that owns only its own text. Parquet text is read as views into whole decoded
+/// pages, so a result of a thousand rows of a scan would otherwise hold hundreds of MB of pages
+/// (and a step's result lives as long as the session).
+fn compact(b: &RecordBatch) -> Result<RecordBatch> {
+    fn gc(a: &arrow::array::ArrayRef) -> arrow::array::ArrayRef {
+        use arrow::array::{Array, AsArray, StructArray};
+        match a.data_type() {
+            DataType::Utf8View => Arc::new(a.as_string_view().gc()),
+            DataType::BinaryView => Arc::new(a.as_binary_view().gc()),
+            DataType::Struct(fields) => {
+                let s = a.as_struct();
+                let cols = s.columns().iter().map(gc).collect();
+                Arc::new(StructArray::new(fields.clone(), cols, s.nulls().cloned()))
+            }
+            _ => a.clone(),
+        }
+    }
+    Ok(RecordBatch::try_new(
+        b.schema(),
+        b.columns().iter().map(gc).collect(),
+    )?)
+}
+
 /// Run one SQL statement of the catalog, read-only, with bound parameters.
 pub async fn run_statement(
     ctx: &SessionContext,
@@ -660,7 +683,12 @@ pub async fn run_statement(
         .map_err(flat)?;
     let df = df.with_param_values(params.clone()).map_err(flat)?;
     let planned: arrow::datatypes::SchemaRef = Arc::new(df.schema().as_arrow().clone());
-    let batches = df.collect().await.map_err(flat)?;
+    // Compacted as they arrive, so the pages a batch points into are freed while the scan runs.
+    let mut stream = df.execute_stream().await.map_err(flat)?;
+    let mut batches = Vec::new();
+    while let Some(b) = futures::StreamExt::next(&mut stream).await {
+        batches.push(compact(&b.map_err(flat)?)?);
+    }
     // The batches' own schema (nullability as executed) when there are any.
     let schema = batches.first().map_or(planned, |b| b.schema());
     Ok((schema, batches))
@@ -775,6 +803,9 @@ impl Analysis {
             let opts = st.config_mut().options_mut();
             opts.execution.parquet.pushdown_filters = true;
             opts.execution.parquet.reorder_filters = true;
+            // The lake's files have no bloom filters (every filtered column is sorted or
+            // dictionary encoded); looking for them costs a read per row group.
+            opts.execution.parquet.bloom_filter_on_read = false;
         }
         config.register(&ctx)?;
         Ok(Analysis::with_context(ctx, catalog, config))
@@ -897,6 +928,27 @@ fn conform(b: &RecordBatch, schema: &arrow::datatypes::SchemaRef) -> Result<Reco
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compacted_results_own_only_their_text() {
+        use arrow::array::{Array, AsArray, StringViewArray};
+        // One kept row of a "page" of 10,000 long values, as a filter over a scan leaves it.
+        let page: StringViewArray = (0..10_000).map(|i| Some(format!("{i:0>100}"))).collect();
+        let kept = page.slice(42, 1);
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("v", DataType::Utf8View, true),
+        ]));
+        let b = RecordBatch::try_new(schema, vec![Arc::new(kept)]).unwrap();
+        let c = compact(&b).unwrap();
+        assert!(b.get_array_memory_size() > 500_000);
+        assert!(c.get_array_memory_size() < 1_000);
+        assert_eq!(
+            c.column(0).as_string_view().value(0),
+            format!("{:0>100}", 42)
+        );
+        assert_eq!(c.num_rows(), 1);
+        assert!(c.column(0).is_valid(0));
+    }
 
     #[test]
     fn embedded_catalog_parses() {

@@ -135,6 +135,36 @@ impl Patterns {
     }
 }
 
+/// `arn_glob` over one batch. With one pattern set for every row (the usual case), each distinct
+/// value is matched once: a batch of events holds few distinct identities.
+fn glob_rows<'a, S>(values: S, patterns: &Patterns, fixed: bool) -> BooleanArray
+where
+    S: arrow::array::StringArrayType<'a>,
+{
+    let mut seen: datafusion::common::HashMap<&str, Option<bool>> = Default::default();
+    let mut last: Option<(&str, Option<bool>)> = None;
+    (0..values.len())
+        .map(|i| {
+            if values.is_null(i) {
+                return None;
+            }
+            let v = values.value(i);
+            if !fixed {
+                return patterns.matches(i, v);
+            }
+            // Neighbouring rows (sorted by account and time) often share their identity.
+            if let Some((l, m)) = last
+                && l == v
+            {
+                return m;
+            }
+            let m = *seen.entry(v).or_insert_with(|| patterns.matches(0, v));
+            last = Some((v, m));
+            m
+        })
+        .collect()
+}
+
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct ArnGlob {
     signature: Signature,
@@ -184,7 +214,12 @@ impl ScalarUDFImpl for ArnGlob {
         } else {
             DataType::Utf8
         };
-        Ok(vec![DataType::Utf8, pattern])
+        // Views (how Parquet text is read) are taken as they are: a cast would copy every value.
+        let value = match &arg_types[0] {
+            DataType::Utf8View => DataType::Utf8View,
+            _ => DataType::Utf8,
+        };
+        Ok(vec![value, pattern])
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DFResult<ColumnarValue> {
@@ -195,21 +230,20 @@ impl ScalarUDFImpl for ArnGlob {
                 "arn_glob(value, pattern) takes two arguments".into(),
             ));
         };
-        let values = to_utf8(value, rows)?;
-        let values = values.as_string::<i32>();
+        let values = value.to_array(rows)?;
         // A scalar pattern (or list) is expanded to one row and read at index 0 for every row.
         let (patterns, fixed) = match pattern {
             ColumnarValue::Scalar(_) => (Patterns::new(pattern.to_array(1)?)?, true),
             ColumnarValue::Array(_) => (Patterns::new(pattern.to_array(rows)?)?, false),
         };
-        let out: BooleanArray = (0..rows)
-            .map(|i| {
-                if values.is_null(i) {
-                    return None;
-                }
-                patterns.matches(if fixed { 0 } else { i }, values.value(i))
-            })
-            .collect();
+        let out = match values.data_type() {
+            DataType::Utf8View => glob_rows(values.as_string_view(), &patterns, fixed),
+            DataType::Utf8 => glob_rows(values.as_string::<i32>(), &patterns, fixed),
+            _ => {
+                let v = arrow::compute::cast(&values, &DataType::Utf8)?;
+                glob_rows(v.as_string::<i32>(), &patterns, fixed)
+            }
+        };
         if scalar {
             return Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?));
         }
@@ -314,6 +348,34 @@ mod tests {
             .map(|i| arrow::util::display::array_value_to_string(b[0].column(i), 0).unwrap())
             .collect();
         assert_eq!(row, ["true", "false", ""]);
+    }
+
+    #[test]
+    fn glob_rows_of_views_and_text_agree() {
+        let values = [
+            Some("arn:aws:iam::1:role/BreakGlassAdmin"),
+            Some("arn:aws:iam::1:role/BreakGlassAdmin"),
+            None,
+            Some("arn:aws:iam::1:role/Admin"),
+            Some("arn:aws:iam::1:role/BreakGlassAdmin"),
+            Some(""),
+        ];
+        let patterns = Patterns::new(Arc::new(arrow::array::StringArray::from(vec![
+            "arn:aws:iam::*:role/breakglass*",
+        ])))
+        .unwrap();
+        let expect = BooleanArray::from(vec![
+            Some(true),
+            Some(true),
+            None,
+            Some(false),
+            Some(true),
+            Some(false),
+        ]);
+        let views = arrow::array::StringViewArray::from(values.to_vec());
+        let text = arrow::array::StringArray::from(values.to_vec());
+        assert_eq!(glob_rows(&views, &patterns, true), expect);
+        assert_eq!(glob_rows(&text, &patterns, true), expect);
     }
 
     #[test]
