@@ -66,6 +66,8 @@ def main():
     ap.add_argument("--shape", default="small")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-duckdb", action="store_true")
+    ap.add_argument("--compact", action="store_true",
+                    help="also time both verbs on a compacted copy of the lake (trailglass compact)")
     a = ap.parse_args()
     os.makedirs(DATA, exist_ok=True)
     bench_ingest.ensure_binary()
@@ -83,6 +85,21 @@ def main():
     n_findings = len([l for l in out.splitlines() if l.strip()])
     print(f"trailglass sessions: {s_secs:.2f} s ({n_sessions} sessions; answer key {len(key['sessions'])})")
     print(f"trailglass findings: {f_secs:.2f} s ({n_findings} findings; answer key {sum(key['rules'].values())})")
+    if a.compact:
+        compacted = lake + "-compacted"
+        if not os.path.exists(os.path.join(compacted, "events")):
+            shutil.rmtree(compacted, ignore_errors=True)
+            shutil.copytree(lake, compacted)
+            t0 = time.time()
+            subprocess.run([BIN, "--lake", compacted, "compact"], check=True)
+            print(f"trailglass compact: {time.time() - t0:.2f} s")
+        cbase = [BIN, "--lake", compacted, "--config", config, "-q"]
+        cs_secs, out = timed(cbase + ["sessions", "--format", "ndjson"], a.runs)
+        cs_n = len([l for l in out.splitlines() if l.strip()])
+        cf_secs, out = timed(cbase + ["findings", "--format", "ndjson"], a.runs)
+        cf_n = len([l for l in out.splitlines() if l.strip()])
+        print(f"trailglass sessions, compacted lake: {cs_secs:.2f} s ({cs_n} sessions)")
+        print(f"trailglass findings, compacted lake: {cf_secs:.2f} s ({cf_n} findings)")
     if not a.no_duckdb:
         py = bench_ingest.ensure_duckdb()
         t0 = time.time()
@@ -91,6 +108,9 @@ def main():
         print(f"duckdb role-session aggregation: {float(best):.2f} s query ({n} role sessions); "
               f"{time.time() - t0:.2f} s for {a.runs} runs incl. start-up")
         print(f"ratio sessions/duckdb: {s_secs / float(best):.1f}x, findings/duckdb: {f_secs / float(best):.1f}x")
+        if a.compact:
+            print(f"ratio on the compacted lake: sessions {cs_secs / float(best):.1f}x, "
+                  f"findings {cf_secs / float(best):.1f}x")
 
 
 if __name__ == "__main__":

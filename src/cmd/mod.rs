@@ -1,5 +1,6 @@
 //! The command line: one module per verb, each with its clap `Args` and a `run`.
 
+pub mod compact;
 pub mod config;
 pub mod demo;
 pub mod findings;
@@ -56,6 +57,7 @@ pub enum Command {
     Queries(queries::QueriesArgs),
     Query(query::QueryArgs),
     Config(config::ConfigArgs),
+    Compact(compact::CompactArgs),
     Demo(demo::DemoArgs),
     /// Write a synthetic organization trail with planted break-glass sessions and its answer key.
     #[command(hide = true)]
@@ -73,6 +75,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Queries(a) => queries::run(a),
         Command::Query(a) => query::run(a, &cli),
         Command::Config(a) => config::run(a, &cli),
+        Command::Compact(a) => compact::run(a, &cli),
         Command::Demo(a) => demo::run(a, &cli),
         Command::Generate(a) => generate::run(a).map(|_| Exit::Ok),
     }

@@ -16,6 +16,7 @@
 //! ingest) commits the aux adds recorded in every events commit newer than an aux table's own
 //! transaction version, so `objects` always ends up listing exactly the objects whose events are in.
 
+mod compact;
 mod lock;
 
 use std::collections::HashMap;
@@ -36,6 +37,7 @@ use parquet::file::properties::WriterProperties;
 use serde_json::{Value, json};
 use url::Url;
 
+pub use compact::Compacted;
 pub use lock::LakeLock;
 
 use crate::schema;

@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cli;
+mod compact;
 mod crash;
 mod ingest;
 mod realdata;

@@ -1,0 +1,52 @@
+//! `trailglass compact`: merge each day's small `events` files into sorted files (SPEC §4).
+
+use std::io::Write;
+
+use anyhow::Result;
+
+use super::Cli;
+use crate::error::{Error, Exit};
+use crate::lake::{Lake, LakeLocation};
+
+/// Merge the small files ingest leaves in each day of `events` (one per day per commit) into
+/// files sorted by account and time. Query results do not change; scans open fewer files.
+/// Files of 256 MiB or more are left alone.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  trailglass compact
+  trailglass --lake s3://audit-lake/trailglass compact
+
+Takes the lake's writer lock, like ingest. Each merged day is one Delta commit that removes the
+old files and adds the new ones; earlier versions stay readable with --as-of.")]
+pub struct CompactArgs {}
+
+pub fn run(_args: &CompactArgs, cli: &Cli) -> Result<Exit> {
+    let rt = crate::query::runtime()?;
+    let location = LakeLocation::parse(&cli.lake)?;
+    let mut lake = rt
+        .block_on(Lake::open(location))
+        .map_err(|e| Error::Access(format!("{e:#}")))?;
+    let _lock = lake.lock()?;
+    // A batch interrupted after its events commit is finished first, as ingest would.
+    let recovered = rt.block_on(lake.recover())?;
+    let done = rt.block_on(lake.compact())?;
+    let mut out = std::io::stdout().lock();
+    if recovered > 0 {
+        writeln!(out, "completed {recovered} interrupted ingest commit(s)")?;
+    }
+    if done.commits == 0 {
+        writeln!(
+            out,
+            "nothing to compact: no day of events has two small files ({} files)",
+            done.files_before
+        )?;
+    } else {
+        writeln!(
+            out,
+            "compacted {} day(s) of events: {} files -> {} files, {} rows rewritten, {} commit(s)",
+            done.partitions, done.files_before, done.files_after, done.rows, done.commits
+        )?;
+    }
+    out.flush()?;
+    Ok(Exit::Ok)
+}
