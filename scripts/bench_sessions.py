@@ -60,6 +60,15 @@ def timed(cmd, runs):
     return best, out
 
 
+def both_verbs(lake, config, runs):
+    """Best time and row count of `sessions` and of `findings` on one lake."""
+    out = []
+    for verb in ("sessions", "findings"):
+        secs, text = timed([BIN, "--lake", lake, "--config", config, "-q", verb, "--format", "ndjson"], runs)
+        out.append((secs, len([l for l in text.splitlines() if l.strip()])))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-gib", type=int, default=1)
@@ -78,11 +87,7 @@ def main():
         shutil.rmtree(lake, ignore_errors=True)
         subprocess.run([BIN, "--lake", lake, "ingest", os.path.join(trail, "trail"), "-q"], check=True)
     config = os.path.join(trail, "trailglass.toml")
-    base = [BIN, "--lake", lake, "--config", config, "-q"]
-    s_secs, out = timed(base + ["sessions", "--format", "ndjson"], a.runs)
-    n_sessions = len([l for l in out.splitlines() if l.strip()])
-    f_secs, out = timed(base + ["findings", "--format", "ndjson"], a.runs)
-    n_findings = len([l for l in out.splitlines() if l.strip()])
+    (s_secs, n_sessions), (f_secs, n_findings) = both_verbs(lake, config, a.runs)
     print(f"trailglass sessions: {s_secs:.2f} s ({n_sessions} sessions; answer key {len(key['sessions'])})")
     print(f"trailglass findings: {f_secs:.2f} s ({n_findings} findings; answer key {sum(key['rules'].values())})")
     if a.compact:
@@ -93,11 +98,7 @@ def main():
             t0 = time.time()
             subprocess.run([BIN, "--lake", compacted, "compact"], check=True)
             print(f"trailglass compact: {time.time() - t0:.2f} s")
-        cbase = [BIN, "--lake", compacted, "--config", config, "-q"]
-        cs_secs, out = timed(cbase + ["sessions", "--format", "ndjson"], a.runs)
-        cs_n = len([l for l in out.splitlines() if l.strip()])
-        cf_secs, out = timed(cbase + ["findings", "--format", "ndjson"], a.runs)
-        cf_n = len([l for l in out.splitlines() if l.strip()])
+        (cs_secs, cs_n), (cf_secs, cf_n) = both_verbs(compacted, config, a.runs)
         print(f"trailglass sessions, compacted lake: {cs_secs:.2f} s ({cs_n} sessions)")
         print(f"trailglass findings, compacted lake: {cf_secs:.2f} s ({cf_n} findings)")
     if not a.no_duckdb:
