@@ -85,7 +85,10 @@ impl Lake {
             }) else {
                 break;
             };
-            done.rows += self.merge_files(&dt, group).await?;
+            let inputs = group.len();
+            let rows = self.merge_files(&dt, group).await?;
+            tracing::info!(dt = %dt, files = inputs, rows, "merged");
+            done.rows += rows;
             done.commits += 1;
             touched.insert(dt);
         }

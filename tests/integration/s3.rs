@@ -528,11 +528,12 @@ fn s3_lake_is_kms_encrypted_and_exactly_once() {
     env.direct.set(true);
     let lake = PathBuf::from("s3://lake-bucket/trailglass");
     let sample = util::sample();
+    // Small batches: several files per day, for `compact` below.
     let s = ingest(
         &env,
         &lake,
         sample.to_str().expect("utf-8"),
-        &["--lake-kms-key", &env.key_arn],
+        &["--lake-kms-key", &env.key_arn, "--batch-size", "1"],
     );
     let records = s["records"].as_i64().expect("records");
     assert!(records > 4000);
@@ -540,7 +541,20 @@ fn s3_lake_is_kms_encrypted_and_exactly_once() {
     let again = ingest(&env, &lake, sample.to_str().expect("utf-8"), &[]);
     assert_eq!(again["objects_ingested"], 0, "{again:#}");
     assert_eq!(count(&env, &lake, "SELECT count(*) FROM events"), records);
-    let parquet = env.rt.block_on(async {
+    // compact works on a lake on S3 too, and changes no row.
+    let rows =
+        "SELECT _source, _record, eventid, dt, sha256(_raw) FROM events ORDER BY _source, _record";
+    let before = sql(&env, &lake, rows);
+    let out = tg(&env, &lake, &["compact"]);
+    code(&out, 0, "compact");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("compacted"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(sql(&env, &lake, rows) == before, "compact changed the rows");
+    // Every events file, those of the ingest and those of the compaction, is under the lake key.
+    let heads = env.rt.block_on(async {
         let list = env
             .s3
             .list_objects_v2()
@@ -549,30 +563,38 @@ fn s3_lake_is_kms_encrypted_and_exactly_once() {
             .send()
             .await
             .expect("list the lake");
-        let key = list
+        let mut heads = Vec::new();
+        for key in list
             .contents()
             .iter()
             .filter_map(|o| o.key())
-            .find(|k| k.ends_with(".parquet"))
-            .expect("a parquet file")
-            .to_string();
-        env.s3
-            .head_object()
-            .bucket("lake-bucket")
-            .key(&key)
-            .send()
-            .await
-            .expect("HeadObject")
+            .filter(|k| k.ends_with(".parquet"))
+        {
+            let head = env
+                .s3
+                .head_object()
+                .bucket("lake-bucket")
+                .key(key)
+                .send()
+                .await
+                .expect("HeadObject");
+            heads.push((key.to_string(), head));
+        }
+        heads
     });
-    assert_eq!(
-        parquet.server_side_encryption().map(|s| s.as_str()),
-        Some("aws:kms")
-    );
-    let kid = parquet.ssekms_key_id().expect("a KMS key id");
-    assert!(
-        env.key_arn.ends_with(kid.rsplit('/').next().expect("id")),
-        "{kid} vs {}",
-        env.key_arn
-    );
+    assert!(heads.len() > 1, "ingest and compact files");
+    for (key, head) in heads {
+        assert_eq!(
+            head.server_side_encryption().map(|s| s.as_str()),
+            Some("aws:kms"),
+            "{key}"
+        );
+        let kid = head.ssekms_key_id().expect("a KMS key id");
+        assert!(
+            env.key_arn.ends_with(kid.rsplit('/').next().expect("id")),
+            "{key}: {kid} vs {}",
+            env.key_arn
+        );
+    }
     drop(w);
 }
