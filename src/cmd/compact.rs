@@ -47,6 +47,13 @@ pub fn run(_args: &CompactArgs, cli: &Cli) -> Result<Exit> {
             done.partitions, done.files_before, done.files_after, done.rows, done.commits
         )?;
     }
+    if done.index_files_removed > 0 {
+        writeln!(
+            out,
+            "compacted objects, rejects and digests: {} files -> {} files",
+            done.index_files_removed, done.index_files_added
+        )?;
+    }
     out.flush()?;
     Ok(Exit::Ok)
 }
