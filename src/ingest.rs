@@ -155,14 +155,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     let preflight = source.preflight(&opts.filter)?;
     // A lake on S3 is encrypted like the trail it copies unless --lake-kms-key says otherwise.
     let location = location.with_kms_key(preflight.kms_key.as_deref());
-    // Few blocking threads: delta-rs and object_store do their file I/O there, and each thread
-    // that ever ran keeps an allocator heap; an unbounded pool grew to 60 threads and a
-    // quarter more memory on a 4 GiB ingest.
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(4)
-        .enable_all()
-        .build()?;
+    let rt = crate::lake::runtime().worker_threads(2).build()?;
     let mut lake = rt.block_on(Lake::open_or_create(location))?;
     let _lock = lake.lock()?;
     let mut summary = Summary {

@@ -21,7 +21,7 @@ old files and adds the new ones; earlier versions stay readable with --as-of.")]
 pub struct CompactArgs {}
 
 pub fn run(_args: &CompactArgs, cli: &Cli) -> Result<Exit> {
-    let rt = crate::query::runtime()?;
+    let rt = crate::lake::runtime().build()?;
     let location = LakeLocation::parse(&cli.lake)?;
     let mut lake = rt
         .block_on(Lake::open(location))

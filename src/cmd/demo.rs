@@ -90,7 +90,7 @@ pub fn run(args: &DemoArgs, cli: &Cli) -> Result<Exit> {
     let again = ingest::run(&source, location.clone(), &Options::default())?;
     super::ingest::print_summary(&mut out, &again, &location)?;
 
-    let rt = query::runtime()?;
+    let rt = crate::lake::runtime().build()?;
     let lake = rt.block_on(Lake::open(location))?;
     let ctx = rt.block_on(query::context(&lake, None))?;
     for (i, (title, sql)) in QUESTIONS.iter().enumerate() {

@@ -65,7 +65,7 @@ pub(crate) fn ts_lit(t: DateTime<Utc>) -> datafusion::prelude::Expr {
 pub(crate) fn open(cli: &Cli, as_of: Option<i64>) -> Result<(tokio::runtime::Runtime, Analysis)> {
     let config = Config::load(cli.config.as_deref())?;
     let catalog = Catalog::load()?;
-    let rt = crate::query::runtime()?;
+    let rt = crate::lake::runtime().build()?;
     let location = LakeLocation::parse(&cli.lake)?;
     let lake = rt
         .block_on(Lake::open(location))

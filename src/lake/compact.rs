@@ -32,7 +32,7 @@ use object_store::ObjectMeta;
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::async_reader::AsyncFileReader;
 
-use super::{Lake, Table, file_writer};
+use super::{EVENTS_ORDER, Lake, Table, file_writer};
 
 /// At most this many files are merged at once: each input holds a batch and a row group's
 /// column chunks in memory. A day with more is merged in rounds, one commit each.
@@ -72,10 +72,10 @@ impl Lake {
     pub async fn compact(&mut self) -> Result<Compacted> {
         let mut done = Compacted::default();
         let mut touched = std::collections::BTreeSet::new();
-        let before = self.events_files().await?;
-        done.files_before = before.values().map(Vec::len).sum();
+        let mut files = self.events_files().await?;
+        done.files_before = files.values().map(Vec::len).sum();
         loop {
-            let files = self.events_files().await?;
+            let live = files.values().map(Vec::len).sum();
             // Only small files are merged: a round turns k >= 2 of them into files of which at
             // most the last is small, so the rounds end, and large files are never rewritten.
             let Some((dt, group)) = files.into_iter().find_map(|(dt, f)| {
@@ -86,6 +86,7 @@ impl Lake {
                 small.truncate(MAX_INPUTS);
                 (small.len() > 1).then_some((dt, small))
             }) else {
+                done.files_after = live;
                 break;
             };
             let inputs = group.len();
@@ -94,9 +95,9 @@ impl Lake {
             done.rows += rows;
             done.commits += 1;
             touched.insert(dt);
+            files = self.events_files().await?;
         }
         done.partitions = touched.len();
-        done.files_after = self.events_files().await?.values().map(Vec::len).sum();
         // The index tables get one small file per commit too. Their row order means nothing,
         // so delta-rs's own optimize (bin-packing, one commit per table) suits them.
         for t in Table::AUX {
@@ -172,13 +173,12 @@ impl Lake {
         }
         let schema = schema.ok_or_else(|| anyhow!("no files to merge in dt={dt}"))?;
 
-        // The order ingest writes (`sorted_runs`): a row without an account first.
         let asc = SortOptions {
             descending: false,
             nulls_first: true,
         };
         let ordering = LexOrdering::new(
-            ["recipientaccountid", "eventtime", "_source", "_record"]
+            EVENTS_ORDER
                 .into_iter()
                 .map(|c| Ok(PhysicalSortExpr::new(col(c, &schema)?, asc)))
                 .collect::<Result<Vec<_>>>()?,

@@ -649,7 +649,7 @@ pub fn register_batches(
 /// A copy of `b` that owns only its own text. Parquet text is read as views into whole decoded
 /// pages, so a result of a thousand rows of a scan would otherwise hold hundreds of MB of pages
 /// (and a step's result lives as long as the session).
-fn compact(b: &RecordBatch) -> Result<RecordBatch> {
+fn owning_text(b: &RecordBatch) -> Result<RecordBatch> {
     fn gc(a: &arrow::array::ArrayRef) -> arrow::array::ArrayRef {
         use arrow::array::{Array, AsArray, StructArray};
         match a.data_type() {
@@ -687,7 +687,7 @@ pub async fn run_statement(
     let mut stream = df.execute_stream().await.map_err(flat)?;
     let mut batches = Vec::new();
     while let Some(b) = futures::StreamExt::next(&mut stream).await {
-        batches.push(compact(&b.map_err(flat)?)?);
+        batches.push(owning_text(&b.map_err(flat)?)?);
     }
     // The batches' own schema (nullability as executed) when there are any.
     let schema = batches.first().map_or(planned, |b| b.schema());
@@ -939,7 +939,7 @@ mod tests {
             arrow::datatypes::Field::new("v", DataType::Utf8View, true),
         ]));
         let b = RecordBatch::try_new(schema, vec![Arc::new(kept)]).unwrap();
-        let c = compact(&b).unwrap();
+        let c = owning_text(&b).unwrap();
         assert!(b.get_array_memory_size() > 500_000);
         assert!(c.get_array_memory_size() < 1_000);
         assert_eq!(

@@ -20,18 +20,6 @@ pub use format::{Format, write_batches};
 
 use crate::lake::Lake;
 
-/// The runtime the read verbs run their queries on. Parquet files are read on tokio's blocking
-/// threads, and every thread keeps its own allocator heap (see `alloc`): unbounded, a `sessions`
-/// run grew to a dozen threads and 1.5× the memory, and faulting that memory in was a third of
-/// its time. Four, as in ingest, because delta's snapshot loading blocks one thread on another
-/// (with one thread it deadlocks); tables are loaded one at a time.
-pub fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(4)
-        .build()?)
-}
-
 /// A session with the lake's tables registered. `as_of` pins `events` to a Delta version.
 pub async fn context(lake: &Lake, as_of: Option<i64>) -> Result<SessionContext> {
     let config = SessionConfig::new()
