@@ -32,7 +32,9 @@
 
 -- step: tg_calls
 -- The few calls the steps below look at (STS credential issuing, console and Identity Center
--- sign-ins, IAM credential changes), read from `events` in one pass.
+-- sign-ins, IAM credential changes). They come from `identity_events`: the `events` rows of
+-- sts, signin and iam (every column but _raw), an index ingest keeps beside `events` so that
+-- this step does not scan every event. A calls list edited here must stay within those services.
 SELECT coalesce(eventid, concat(_source, '#', CAST(_record AS VARCHAR))) AS eventid,
        eventtime, recipientaccountid, eventsource, eventname, errorcode, errormessage,
        useridentity.type AS itype,
@@ -46,7 +48,7 @@ SELECT coalesce(eventid, concat(_source, '#', CAST(_record AS VARCHAR))) AS even
        useridentity.sessioncontext.sourceidentity AS ctx_source_identity,
        requestparameters, responseelements, additionaleventdata, serviceeventdetails,
        sourceipaddress, useragent
-FROM events
+FROM identity_events
 WHERE eventname IN ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity', 'AssumeRoot',
                     'GetSessionToken', 'GetFederationToken', 'ConsoleLogin', 'UserAuthentication',
                     'PasswordUpdated', 'PutRolePolicy', 'ChangePassword', 'UpdateLoginProfile',

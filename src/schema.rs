@@ -141,6 +141,31 @@ pub fn events() -> SchemaRef {
     EVENTS.clone()
 }
 
+/// The services whose events `identity_events` holds: credential issuing (STS), sign-ins and IAM.
+pub const IDENTITY_SOURCES: [&str; 3] = [
+    "sts.amazonaws.com",
+    "signin.amazonaws.com",
+    "iam.amazonaws.com",
+];
+
+static IDENTITY_EVENTS: LazyLock<SchemaRef> = LazyLock::new(|| {
+    Arc::new(Schema::new(
+        EVENTS
+            .fields()
+            .iter()
+            .filter(|f| f.name() != "_raw")
+            .cloned()
+            .collect::<Vec<_>>(),
+    ))
+});
+
+/// The `identity_events` table: the `events` rows of [`IDENTITY_SOURCES`], every column but
+/// `_raw`, partitioned by `dt`. An index ingest keeps so that session reconstruction reads the
+/// few credential and sign-in calls without scanning every event (docs/DESIGN.md).
+pub fn identity_events() -> SchemaRef {
+    IDENTITY_EVENTS.clone()
+}
+
 /// The `objects` table: one row per ingested source object.
 pub fn objects() -> SchemaRef {
     Arc::new(Schema::new(vec![

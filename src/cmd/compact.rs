@@ -50,7 +50,7 @@ pub fn run(_args: &CompactArgs, cli: &Cli) -> Result<Exit> {
     if done.index_files_removed > 0 {
         writeln!(
             out,
-            "compacted objects, rejects and digests: {} files -> {} files",
+            "compacted objects, rejects, digests and identity_events: {} files -> {} files",
             done.index_files_removed, done.index_files_added
         )?;
     }

@@ -10,9 +10,9 @@ use crate::error::Exit;
 use crate::query::catalog::Analysis;
 use crate::query::{self, Format};
 
-/// Run read-only SQL over the lake's tables (events, objects, rejects, digests), the configuration
-/// tables (bg_roles, bg_users, bg_policy, approvals) and the derived `sessions`, `session_events`
-/// and `findings`, which are built only when a statement reads them.
+/// Run read-only SQL over the lake's tables (events, objects, rejects, digests, identity_events),
+/// the configuration tables (bg_roles, bg_users, bg_policy, approvals) and the derived
+/// `sessions`, `session_events` and `findings`, which are built only when a statement reads them.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   trailglass sql \"SELECT eventname, count(*) AS n FROM events GROUP BY 1 ORDER BY n DESC LIMIT 10\"
@@ -84,7 +84,7 @@ fn shell(rt: &tokio::runtime::Runtime, a: &mut Analysis, format: Format) -> Resu
         let _ = rl.load_history(h);
     }
     eprintln!(
-        "trailglass SQL shell (read-only). Tables: events, objects, rejects, digests, bg_roles, bg_users, bg_policy, approvals, sessions, session_events, findings. End statements with ';', \\q quits."
+        "trailglass SQL shell (read-only). Tables: events, objects, rejects, digests, identity_events, bg_roles, bg_users, bg_policy, approvals, sessions, session_events, findings. End statements with ';', \\q quits."
     );
     let mut buf = String::new();
     loop {

@@ -100,8 +100,8 @@ impl Lake {
         done.partitions = touched.len();
         // The index tables get one small file per commit too. Their row order means nothing,
         // so delta-rs's own optimize (bin-packing, one commit per table) suits them.
-        for t in Table::AUX {
-            let table = self.table(t).clone();
+        for t in self.aux_tables() {
+            let table = self.table(t)?.clone();
             let (table, metrics) = table
                 .optimize()
                 .with_writer_properties(super::writer_properties())
@@ -116,7 +116,7 @@ impl Lake {
 
     /// The live files of `events`, by `dt`.
     async fn events_files(&self) -> Result<BTreeMap<String, Vec<LiveFile>>> {
-        let table = self.table(Table::Events);
+        let table = self.table(Table::Events)?;
         let snapshot = table.snapshot()?;
         let log_store = table.log_store();
         let mut files = snapshot.snapshot().file_views(log_store.as_ref(), None);
@@ -140,7 +140,7 @@ impl Lake {
     /// Merge `files` (all of partition `dt`) into sorted files and commit the swap. Returns the
     /// rows written, which must equal the rows read or nothing is committed.
     async fn merge_files(&mut self, dt: &str, files: Vec<LiveFile>) -> Result<u64> {
-        let table = self.table(Table::Events);
+        let table = self.table(Table::Events)?;
         let store = table.log_store().object_store(None);
         let mut streams: Vec<SendableRecordBatchStream> = Vec::with_capacity(files.len());
         let mut schema = None;

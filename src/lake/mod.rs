@@ -1,11 +1,12 @@
-//! The lake: four Delta tables under one root (SPEC §4), written only through [`Lake::commit`].
+//! The lake: five Delta tables under one root (SPEC §4), written only through [`Lake::commit`].
 //!
 //! ```text
 //!   LAKE/events   (partitioned by dt)   ← the truth: each commit carries batch n and the aux adds
-//!   LAKE/objects  LAKE/rejects  LAKE/digests   ← index tables, committed after events, same batch n
+//!   LAKE/objects  LAKE/rejects  LAKE/digests  LAKE/identity_events
+//!                                       ← index tables, committed after events, same batch n
 //! ```
 //!
-//! Exactly-once across four tables that cannot share a transaction (docs/DESIGN.md):
+//! Exactly-once across five tables that cannot share a transaction (docs/DESIGN.md):
 //!
 //! ```text
 //!  write events files ─► write aux files ─► COMMIT events{txn n, aux adds} ─► COMMIT aux{txn n}
@@ -22,7 +23,7 @@ mod lock;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::RecordBatch;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
@@ -52,16 +53,24 @@ pub enum Table {
     Objects,
     Rejects,
     Digests,
+    /// The `events` rows of STS, sign-in and IAM calls (`schema::identity_events`).
+    IdentityEvents,
 }
 
 impl Table {
-    pub const ALL: [Table; 4] = [
+    pub const ALL: [Table; 5] = [
         Table::Events,
         Table::Objects,
         Table::Rejects,
         Table::Digests,
+        Table::IdentityEvents,
     ];
-    pub const AUX: [Table; 3] = [Table::Objects, Table::Rejects, Table::Digests];
+    pub const AUX: [Table; 4] = [
+        Table::Objects,
+        Table::Rejects,
+        Table::Digests,
+        Table::IdentityEvents,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -69,6 +78,7 @@ impl Table {
             Table::Objects => "objects",
             Table::Rejects => "rejects",
             Table::Digests => "digests",
+            Table::IdentityEvents => "identity_events",
         }
     }
 
@@ -78,12 +88,13 @@ impl Table {
             Table::Objects => schema::objects(),
             Table::Rejects => schema::rejects(),
             Table::Digests => schema::digests(),
+            Table::IdentityEvents => schema::identity_events(),
         }
     }
 
     fn partitions(self) -> Vec<String> {
         match self {
-            Table::Events => vec!["dt".to_string()],
+            Table::Events | Table::IdentityEvents => vec!["dt".to_string()],
             _ => vec![],
         }
     }
@@ -398,7 +409,20 @@ impl Lake {
         let mut tables = HashMap::new();
         for t in Table::ALL {
             let url = location.table_url(t)?;
-            let table = open_table(&location, url).await.map_err(|e| {
+            // A lake from before identity_events has none until its next ingest builds it;
+            // readers fall back to `events` meanwhile (`register`).
+            if t == Table::IdentityEvents
+                && location
+                    .local_path()
+                    .is_some_and(|p| !p.join(t.name()).join("_delta_log").exists())
+            {
+                continue;
+            }
+            let opened = open_table(&location, url).await;
+            if t == Table::IdentityEvents && opened.is_err() {
+                continue;
+            }
+            let table = opened.map_err(|e| {
                 anyhow!(
                     "no trailglass lake at {} ({e:#}); run `trailglass ingest SOURCE` first or pass --lake",
                     location.display()
@@ -449,8 +473,18 @@ impl Lake {
         Ok(Lake { location, tables })
     }
 
-    pub fn table(&self, t: Table) -> &DeltaTable {
-        &self.tables[&t]
+    pub fn table(&self, t: Table) -> Result<&DeltaTable> {
+        self.tables
+            .get(&t)
+            .ok_or_else(|| anyhow!("the lake has no {} table", t.name()))
+    }
+
+    /// The index tables this lake has (`identity_events` may be missing from an older lake).
+    fn aux_tables(&self) -> Vec<Table> {
+        Table::AUX
+            .into_iter()
+            .filter(|t| self.tables.contains_key(t))
+            .collect()
     }
 
     /// Take the single-writer lock (SPEC §4).
@@ -463,7 +497,7 @@ impl Lake {
 
     /// The last batch number whose events are committed (0 when none).
     pub async fn batch_version(&self, t: Table) -> Result<i64> {
-        let table = self.table(t);
+        let table = self.table(t)?;
         let v = table
             .snapshot()?
             .transaction_version(table.log_store().as_ref(), APP_ID)
@@ -476,7 +510,7 @@ impl Lake {
     pub async fn recover(&mut self) -> Result<usize> {
         let events_v = self.batch_version(Table::Events).await?;
         let mut behind = Vec::new();
-        for t in Table::AUX {
+        for t in self.aux_tables() {
             let aux_v = self.batch_version(t).await?;
             if aux_v < events_v {
                 behind.push((t, aux_v));
@@ -488,6 +522,26 @@ impl Lake {
         let meta = self.batch_metadata().await?;
         let mut replayed = 0;
         for (t, aux_v) in behind {
+            // An empty identity_events beside a lake with batches: a lake from before the
+            // table (its batches record no adds for it), or one whose index was deleted. It is
+            // built from `events` once, as of the last batch.
+            if t == Table::IdentityEvents && aux_v == 0 {
+                self.build_identity_events(events_v).await?;
+                continue;
+            }
+            if t == Table::IdentityEvents {
+                let predates = |n: &i64| {
+                    meta.get(n)
+                        .and_then(|m| m.get(t.name()))
+                        .is_none_or(Value::is_null)
+                };
+                if let Some(n) = ((aux_v + 1)..=events_v).find(predates) {
+                    bail!(
+                        "the identity_events table lacks batch {n}, which recorded no files for it; delete {} and run ingest again to rebuild it from events",
+                        self.location.table_url(t)?
+                    );
+                }
+            }
             for n in (aux_v + 1)..=events_v {
                 let adds: Vec<Add> = match meta.get(&n).and_then(|m| m.get(t.name())) {
                     Some(v) => serde_json::from_value(v.clone())
@@ -509,7 +563,7 @@ impl Lake {
 
     /// The aux adds recorded in each events commit, by batch number.
     async fn batch_metadata(&self) -> Result<HashMap<i64, Value>> {
-        let table = self.table(Table::Events);
+        let table = self.table(Table::Events)?;
         let mut out = HashMap::new();
         let mut history = table.history(None);
         while let Some(ci) = history.next().await {
@@ -527,7 +581,7 @@ impl Lake {
         if batches.iter().all(|b| b.num_rows() == 0) {
             return Ok(Vec::new());
         }
-        let mut w = file_writer(self.table(t))?;
+        let mut w = file_writer(self.table(t)?)?;
         for b in batches.iter().filter(|b| b.num_rows() > 0) {
             w.write(b.clone())
                 .await
@@ -549,7 +603,7 @@ impl Lake {
         use rayon::prelude::*;
         let runs = sorted_runs(batches)?;
         let parts = split_runs(&runs, encoders.current_num_threads());
-        let table = self.table(Table::Events);
+        let table = self.table(Table::Events)?;
         let refs: Vec<&RecordBatch> = batches.iter().collect();
         let handle = tokio::runtime::Handle::current();
         let write_part = |(dt, rows): &(&str, &[(usize, usize)])| -> Result<Vec<Add>> {
@@ -631,10 +685,12 @@ impl Lake {
         crate::fault::point("after_events_files");
         let mut aux = serde_json::Map::new();
         let mut aux_adds = Vec::new();
+        let identity = identity_rows(&batch.events)?;
         for (t, rows) in [
             (Table::Objects, &batch.objects),
             (Table::Rejects, &batch.rejects),
             (Table::Digests, &batch.digests),
+            (Table::IdentityEvents, &identity),
         ] {
             let adds = self.write_files(t, rows).await?;
             aux.insert(t.name().to_string(), serde_json::to_value(&adds)?);
@@ -660,8 +716,12 @@ impl Lake {
         ctx: &datafusion::prelude::SessionContext,
         as_of: Option<i64>,
     ) -> Result<()> {
+        let index_current = self.identity_events_current(as_of).await?;
         for t in Table::ALL {
-            let table = self.table(t);
+            if t == Table::IdentityEvents && !index_current {
+                continue;
+            }
+            let table = self.table(t)?;
             table.update_datafusion_session(&ctx.state())?;
             let mut builder = table.table_provider();
             if let (Some(v), Table::Events) = (as_of, t) {
@@ -671,8 +731,100 @@ impl Lake {
             let provider = builder.await?;
             ctx.register_table(t.name(), provider)?;
         }
+        if !index_current {
+            // The same rows, read from `events` (slower, always exact).
+            let view = identity_view(ctx.table(Table::Events.name()).await?)?;
+            ctx.register_table(Table::IdentityEvents.name(), view.into_view())?;
+        }
         Ok(())
     }
+
+    /// Whether `identity_events` holds exactly the identity rows of the `events` a reader sees:
+    /// it exists and has every batch of `events`. Not so for an `--as-of` version, a lake from
+    /// before the table, or after an ingest stopped between its `events` and index commits.
+    async fn identity_events_current(&self, as_of: Option<i64>) -> Result<bool> {
+        if as_of.is_some() || !self.tables.contains_key(&Table::IdentityEvents) {
+            return Ok(false);
+        }
+        Ok(self.batch_version(Table::IdentityEvents).await?
+            == self.batch_version(Table::Events).await?)
+    }
+
+    /// Build `identity_events` from every row of `events` and commit it as of batch `n`, the
+    /// last batch of `events` (a lake from before the table; the caller holds the lock).
+    async fn build_identity_events(&mut self, n: i64) -> Result<()> {
+        tracing::warn!(
+            batch = n,
+            "building the identity_events index from the events already in the lake (once)"
+        );
+        let ctx = datafusion::prelude::SessionContext::new();
+        let events = self.table(Table::Events)?;
+        events.update_datafusion_session(&ctx.state())?;
+        ctx.register_table(Table::Events.name(), events.table_provider().await?)?;
+        let df = identity_view(ctx.table(Table::Events.name()).await?)?;
+        let mut stream = df.execute_stream().await?;
+        let target = schema::identity_events();
+        let mut w = file_writer(self.table(Table::IdentityEvents)?)?;
+        while let Some(b) = stream.next().await {
+            w.write(cast_to(&b?, &target)?)
+                .await
+                .context("writing identity_events files")?;
+        }
+        let adds = w.flush().await?;
+        self.commit_table(Table::IdentityEvents, adds, n, None)
+            .await?;
+        Ok(())
+    }
+}
+
+/// `events` narrowed to the rows and columns of `identity_events`.
+fn identity_view(events: datafusion::prelude::DataFrame) -> Result<datafusion::prelude::DataFrame> {
+    use datafusion::prelude::{col, lit};
+    let sources = schema::IDENTITY_SOURCES.iter().map(|s| lit(*s)).collect();
+    let target = schema::identity_events();
+    let columns: Vec<&str> = target.fields().iter().map(|f| f.name().as_str()).collect();
+    Ok(events
+        .filter(col("eventsource").in_list(sources, false))?
+        .select_columns(&columns)?)
+}
+
+/// A batch read back from the lake (text as views, `dt` as the provider gives it) in `schema`'s
+/// types, for writing.
+fn cast_to(b: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let c = b
+                .column_by_name(f.name())
+                .ok_or_else(|| anyhow!("no column {} in the rows read", f.name()))?;
+            Ok(arrow::compute::cast(c, f.data_type())?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// The `identity_events` rows of a batch's events: those of `IDENTITY_SOURCES`, without `_raw`.
+fn identity_rows(events: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
+    use arrow::array::{AsArray, BooleanArray};
+    let target = schema::identity_events();
+    let mut out = Vec::new();
+    for b in events {
+        let source = b
+            .column_by_name("eventsource")
+            .and_then(|c| c.as_string_opt::<i32>())
+            .ok_or_else(|| anyhow!("events batch without eventsource text"))?;
+        let keep: BooleanArray = source
+            .iter()
+            .map(|s| Some(s.is_some_and(|s| schema::IDENTITY_SOURCES.contains(&s))))
+            .collect();
+        if keep.true_count() == 0 {
+            continue;
+        }
+        let kept = arrow::compute::filter_record_batch(b, &keep)?;
+        out.push(cast_to(&kept, &target)?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

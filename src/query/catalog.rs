@@ -684,11 +684,19 @@ pub async fn run_statement(
     let df = df.with_param_values(params.clone()).map_err(flat)?;
     let planned: arrow::datatypes::SchemaRef = Arc::new(df.schema().as_arrow().clone());
     // Compacted as they arrive, so the pages a batch points into are freed while the scan runs.
-    let mut stream = df.execute_stream().await.map_err(flat)?;
+    let task = df.task_ctx();
+    let plan = df.create_physical_plan().await.map_err(flat)?;
+    let mut stream =
+        datafusion::physical_plan::execute_stream(plan.clone(), Arc::new(task)).map_err(flat)?;
     let mut batches = Vec::new();
     while let Some(b) = futures::StreamExt::next(&mut stream).await {
         batches.push(owning_text(&b.map_err(flat)?)?);
     }
+    // `RUST_LOG=trailglass=trace`: where a step spent its time, operator by operator.
+    tracing::trace!(
+        plan = %datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true),
+        "executed"
+    );
     // The batches' own schema (nullability as executed) when there are any.
     let schema = batches.first().map_or(planned, |b| b.schema());
     Ok((schema, batches))

@@ -33,6 +33,7 @@ fn answers(w: &Workdir) -> (Vec<Value>, Vec<String>, Vec<String>) {
         w.sql("SELECT bucket, key, size, sha256, records, rejects FROM objects ORDER BY key"),
     );
     rows.extend(w.sql("SELECT key, account, region, body, signature FROM digests ORDER BY key"));
+    rows.extend(w.sql("SELECT * FROM identity_events ORDER BY _source, _record"));
     let sessions = lines(&w.run_code(&["--config", config, "sessions", "--format", "ndjson"], 0));
     let findings = lines(&w.run_code(&["--config", config, "findings", "--format", "ndjson"], 0));
     (rows, sessions, findings)
@@ -122,7 +123,7 @@ fn compact_leaves_one_sorted_file_per_day_and_every_answer_unchanged() {
         .and_then(|n| n.parse().ok())
         .expect("commit count");
     assert!(
-        said.contains("compacted objects, rejects and digests"),
+        said.contains("compacted objects, rejects, digests and identity_events"),
         "{said}"
     );
     assert_eq!(answers(&w), before, "compaction changed an answer");

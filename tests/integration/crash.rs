@@ -14,6 +14,10 @@ struct Lakeview {
     objects: i64,
     records_in_objects: i64,
     duplicates: i64,
+    /// Rows of the identity_events index, its distinct (_source, _record), and the rows it indexes.
+    identity: i64,
+    identity_distinct: i64,
+    identity_in_events: i64,
 }
 
 fn view(w: &Workdir) -> Lakeview {
@@ -23,6 +27,12 @@ fn view(w: &Workdir) -> Lakeview {
         records_in_objects: w.count("SELECT CAST(coalesce(sum(records), 0) AS BIGINT) FROM objects"),
         duplicates: w.count(
             "SELECT count(*) FROM (SELECT eventid, _source, _record FROM events GROUP BY 1, 2, 3 HAVING count(*) > 1)",
+        ),
+        identity: w.count("SELECT count(*) FROM identity_events"),
+        identity_distinct: w
+            .count("SELECT count(*) FROM (SELECT DISTINCT _source, _record FROM identity_events)"),
+        identity_in_events: w.count(
+            "SELECT count(*) FROM events WHERE eventsource IN ('sts.amazonaws.com', 'signin.amazonaws.com', 'iam.amazonaws.com')",
         ),
     }
 }
@@ -46,6 +56,12 @@ fn assert_same(got: &Lakeview, want: &Lakeview, what: &str) {
         got.duplicates, 0,
         "{what}: duplicate (eventid, _source, _record)"
     );
+    assert_eq!(got.identity, want.identity, "{what}: identity_events");
+    assert_eq!(
+        (got.identity_distinct, got.identity_in_events),
+        (got.identity, got.identity),
+        "{what}: identity_events holds each identity row of events once"
+    );
 }
 
 #[test]
@@ -58,6 +74,7 @@ fn every_failpoint_of_the_commit_recovers_to_the_same_rows() {
         "after_commit_objects",
         "after_commit_rejects",
         "after_commit_digests",
+        "after_commit_identity_events",
     ] {
         let w = Workdir::new();
         let out = w

@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod compact;
 mod crash;
+mod identity;
 mod ingest;
 mod realdata;
 mod s3;
