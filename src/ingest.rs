@@ -300,6 +300,11 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
             .join()
             .map_err(|_| anyhow::anyhow!("the lake writer thread panicked"))?
     })?;
+    // Sessions read identity_events first; a file per batch made that read mostly per-file
+    // overhead (opening, footers, statistics). It is small, so each run merges the days it added to.
+    if !committed.is_empty() {
+        rt.block_on(lake.compact_index(Table::IdentityEvents))?;
+    }
     summary.batches = committed;
     progress.finish();
     summary.seconds = started.elapsed().as_secs_f64();

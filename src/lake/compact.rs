@@ -101,17 +101,25 @@ impl Lake {
         // The index tables get one small file per commit too. Their row order means nothing,
         // so delta-rs's own optimize (bin-packing, one commit per table) suits them.
         for t in self.aux_tables() {
-            let table = self.table(t)?.clone();
-            let (table, metrics) = table
-                .optimize()
-                .with_writer_properties(super::writer_properties())
-                .await
-                .with_context(|| format!("compacting the {} table", t.name()))?;
-            done.index_files_removed += metrics.num_files_removed;
-            done.index_files_added += metrics.num_files_added;
-            self.tables.insert(t, table);
+            let (removed, added) = self.compact_index(t).await?;
+            done.index_files_removed += removed;
+            done.index_files_added += added;
         }
         Ok(done)
+    }
+
+    /// Merge the small files of an index table (delta-rs's optimize: bin-packing per partition,
+    /// one commit, no application transaction). Returns (files removed, files added). The caller
+    /// holds the lake lock.
+    pub async fn compact_index(&mut self, t: Table) -> Result<(u64, u64)> {
+        let table = self.table(t)?.clone();
+        let (table, metrics) = table
+            .optimize()
+            .with_writer_properties(super::writer_properties())
+            .await
+            .with_context(|| format!("compacting the {} table", t.name()))?;
+        self.tables.insert(t, table);
+        Ok((metrics.num_files_removed, metrics.num_files_added))
     }
 
     /// The live files of `events`, by `dt`.

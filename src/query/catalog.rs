@@ -703,36 +703,77 @@ pub async fn run_statement(
 }
 
 /// Run every step of a query; each step's result is registered under its step name. Returns the
-/// last step's result.
+/// last step's result. Steps that do not read each other run at the same time (a step reads an
+/// earlier one when its SQL names it): `sessions` overlaps its scan of `events` for break-glass
+/// identities with the chain of credential calls.
 pub async fn run_query(
     ctx: &SessionContext,
     q: &Query,
     params: &ParamValues,
 ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
-    let mut last = None;
     let many = q.steps.len() > 1;
-    for (step, sql) in &q.steps {
-        let started = std::time::Instant::now();
-        let (schema, batches) = run_statement(ctx, sql, params).await.with_context(|| {
-            if many {
-                format!("query {} (queries/{}), step {step}", q.name, q.path)
-            } else {
-                format!("query {} (queries/{})", q.name, q.path)
-            }
-        })?;
-        tracing::debug!(
-            query = %q.name,
-            step = %step,
-            rows = batches.iter().map(|b| b.num_rows()).sum::<usize>(),
-            ms = started.elapsed().as_millis() as u64,
-            "catalog step"
-        );
-        if many {
-            register_batches(ctx, step, schema.clone(), batches.clone())?;
+    let reads: Vec<Vec<usize>> = q
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, (_, sql))| {
+            (0..i)
+                .filter(|&j| mentions(sql, &q.steps[j].0))
+                .collect()
+        })
+        .collect();
+    let run_step = |i: usize| {
+        let (step, sql) = &q.steps[i];
+        async move {
+            let started = std::time::Instant::now();
+            let out = run_statement(ctx, sql, params).await.with_context(|| {
+                if many {
+                    format!("query {} (queries/{}), step {step}", q.name, q.path)
+                } else {
+                    format!("query {} (queries/{})", q.name, q.path)
+                }
+            })?;
+            tracing::debug!(
+                query = %q.name,
+                step = %step,
+                rows = out.1.iter().map(|b| b.num_rows()).sum::<usize>(),
+                ms = started.elapsed().as_millis() as u64,
+                "catalog step"
+            );
+            anyhow::Ok(out)
         }
-        last = Some((schema, batches));
+    };
+    let mut done = vec![false; q.steps.len()];
+    let mut last = None;
+    loop {
+        let ready: Vec<usize> = (0..q.steps.len())
+            .filter(|&i| !done[i] && reads[i].iter().all(|&j| done[j]))
+            .collect();
+        if ready.is_empty() {
+            break;
+        }
+        let results = futures::future::try_join_all(ready.iter().map(|&i| run_step(i))).await?;
+        for (i, (schema, batches)) in ready.into_iter().zip(results) {
+            if many {
+                register_batches(ctx, &q.steps[i].0, schema.clone(), batches.clone())?;
+            }
+            if i + 1 == q.steps.len() {
+                last = Some((schema, batches));
+            }
+            done[i] = true;
+        }
     }
     last.ok_or_else(|| anyhow!("query {} has no SQL", q.name))
+}
+
+/// Whether `sql` names the table `name` (as a whole identifier, any case).
+fn mentions(sql: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let (text, name) = (sql.to_ascii_lowercase(), name.to_ascii_lowercase());
+    text.match_indices(&name).any(|(at, _)| {
+        !text[..at].chars().next_back().is_some_and(ident)
+            && !text[at + name.len()..].chars().next().is_some_and(ident)
+    })
 }
 
 /// Severities, least to most severe.
@@ -866,9 +907,27 @@ impl Analysis {
         let schema = findings_schema();
         let mut all = Vec::new();
         let rules: Vec<Query> = self.catalog.rules().cloned().collect();
-        for q in &rules {
-            let params = self.bind(q, &[])?;
-            let (_, batches) = run_query(&self.ctx, q, &params).await?;
+        let params = rules
+            .iter()
+            .map(|q| self.bind(q, &[]))
+            .collect::<Result<Vec<_>>>()?;
+        let multi_step = tokio::sync::Mutex::new(());
+        let multi_step = &multi_step;
+        // The rules read only the session tables, never each other: they run at the same time,
+        // except a rule of several steps, whose step tables another such rule could also name.
+        let results = futures::future::try_join_all(rules.iter().zip(&params).map(|(q, p)| {
+            let ctx = &self.ctx;
+            async move {
+                if q.steps.len() > 1 {
+                    let _one_at_a_time = multi_step.lock().await;
+                    run_query(ctx, q, p).await
+                } else {
+                    run_query(ctx, q, p).await
+                }
+            }
+        }))
+        .await?;
+        for (q, (_, batches)) in rules.iter().zip(results) {
             for b in batches {
                 all.push(conform(&b, &schema).with_context(|| {
                     format!(
