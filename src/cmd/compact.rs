@@ -27,6 +27,7 @@ pub fn run(_args: &CompactArgs, cli: &Cli) -> Result<Exit> {
         .block_on(Lake::open(location))
         .map_err(|e| Error::Access(format!("{e:#}")))?;
     let _lock = lake.lock()?;
+    rt.block_on(lake.load_index_tables())?;
     // A batch interrupted after its events commit is finished first, as ingest would.
     let recovered = rt.block_on(lake.recover())?;
     let done = rt.block_on(lake.compact())?;

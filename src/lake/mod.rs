@@ -19,6 +19,7 @@
 
 mod compact;
 mod lock;
+mod read;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -184,7 +185,7 @@ impl LakeLocation {
 /// allocator heap (see `alloc`): unbounded, the pool grew to 60 threads and a quarter more memory
 /// on a 4 GiB ingest, and to a dozen threads and 1.5× the memory in a `sessions` run. Four,
 /// because delta's snapshot loading blocks one blocking thread on another (with one it
-/// deadlocks); tables are loaded one at a time.
+/// deadlocks); tables are loaded one at a time (`read::LakeSchema` holds a lock while it loads).
 pub fn runtime() -> tokio::runtime::Builder {
     let mut b = tokio::runtime::Builder::new_multi_thread();
     b.enable_all().max_blocking_threads(4);
@@ -404,33 +405,47 @@ async fn open_table(location: &LakeLocation, url: Url) -> Result<DeltaTable> {
 }
 
 impl Lake {
-    /// Open an existing lake for reading.
+    /// Open an existing lake for reading. Only `events` is loaded here (proving the lake is
+    /// there); queries load the others when they name them (`register`), `compact` through
+    /// `load_index_tables`.
     pub async fn open(location: LakeLocation) -> Result<Lake> {
-        let mut tables = HashMap::new();
-        for t in Table::ALL {
-            let url = location.table_url(t)?;
-            // A lake from before identity_events has none until its next ingest builds it;
-            // readers fall back to `events` meanwhile (`register`).
-            if t == Table::IdentityEvents
-                && location
+        let url = location.table_url(Table::Events)?;
+        let events = open_table(&location, url).await.map_err(|e| {
+            anyhow!(
+                "no trailglass lake at {} ({e:#}); run `trailglass ingest SOURCE` first or pass --lake",
+                location.display()
+            )
+        })?;
+        Ok(Lake {
+            location,
+            tables: HashMap::from([(Table::Events, events)]),
+        })
+    }
+
+    /// Load the index tables of a lake opened with [`Lake::open`]; `identity_events` may be
+    /// missing from an older lake.
+    pub async fn load_index_tables(&mut self) -> Result<()> {
+        for t in Table::AUX {
+            if self.tables.contains_key(&t) {
+                continue;
+            }
+            let missing = t == Table::IdentityEvents
+                && self
+                    .location
                     .local_path()
-                    .is_some_and(|p| !p.join(t.name()).join("_delta_log").exists())
-            {
+                    .is_some_and(|p| !p.join(t.name()).join("_delta_log").exists());
+            if missing {
                 continue;
             }
-            let opened = open_table(&location, url).await;
-            if t == Table::IdentityEvents && opened.is_err() {
-                continue;
+            match open_table(&self.location, self.location.table_url(t)?).await {
+                Ok(table) => {
+                    self.tables.insert(t, table);
+                }
+                Err(_) if t == Table::IdentityEvents => {}
+                Err(e) => return Err(e),
             }
-            let table = opened.map_err(|e| {
-                anyhow!(
-                    "no trailglass lake at {} ({e:#}); run `trailglass ingest SOURCE` first or pass --lake",
-                    location.display()
-                )
-            })?;
-            tables.insert(t, table);
         }
-        Ok(Lake { location, tables })
+        Ok(())
     }
 
     /// Open the lake for writing, creating missing tables (owner-only on a local disk).
@@ -497,12 +512,7 @@ impl Lake {
 
     /// The last batch number whose events are committed (0 when none).
     pub async fn batch_version(&self, t: Table) -> Result<i64> {
-        let table = self.table(t)?;
-        let v = table
-            .snapshot()?
-            .transaction_version(table.log_store().as_ref(), APP_ID)
-            .await?;
-        Ok(v.unwrap_or(0))
+        read::batch_of(self.table(t)?).await
     }
 
     /// Finish the index-table commits of batches whose events commit landed before a crash.
@@ -710,44 +720,16 @@ impl Lake {
         Ok(n)
     }
 
-    /// Register every table with a DataFusion session (read through delta-rs, never a listing).
+    /// Make the lake's tables visible to a DataFusion session (read through delta-rs, never a
+    /// listing), each loaded when a statement first names it. `as_of` pins `events` to a Delta
+    /// version. `identity_events` is read from its own files only when it holds every batch of
+    /// the `events` read (not for `as_of`); otherwise it is a view over `events` (slower, exact).
     pub async fn register(
         &self,
         ctx: &datafusion::prelude::SessionContext,
         as_of: Option<i64>,
     ) -> Result<()> {
-        let index_current = self.identity_events_current(as_of).await?;
-        for t in Table::ALL {
-            if t == Table::IdentityEvents && !index_current {
-                continue;
-            }
-            let table = self.table(t)?;
-            table.update_datafusion_session(&ctx.state())?;
-            let mut builder = table.table_provider();
-            if let (Some(v), Table::Events) = (as_of, t) {
-                builder = builder
-                    .with_table_version(u64::try_from(v).context("--as-of must not be negative")?);
-            }
-            let provider = builder.await?;
-            ctx.register_table(t.name(), provider)?;
-        }
-        if !index_current {
-            // The same rows, read from `events` (slower, always exact).
-            let view = identity_view(ctx.table(Table::Events.name()).await?)?;
-            ctx.register_table(Table::IdentityEvents.name(), view.into_view())?;
-        }
-        Ok(())
-    }
-
-    /// Whether `identity_events` holds exactly the identity rows of the `events` a reader sees:
-    /// it exists and has every batch of `events`. Not so for an `--as-of` version, a lake from
-    /// before the table, or after an ingest stopped between its `events` and index commits.
-    async fn identity_events_current(&self, as_of: Option<i64>) -> Result<bool> {
-        if as_of.is_some() || !self.tables.contains_key(&Table::IdentityEvents) {
-            return Ok(false);
-        }
-        Ok(self.batch_version(Table::IdentityEvents).await?
-            == self.batch_version(Table::Events).await?)
+        read::LakeSchema::install(ctx, &self.location, self.table(Table::Events)?, as_of)
     }
 
     /// Build `identity_events` from every row of `events` and commit it as of batch `n`, the
@@ -760,9 +742,8 @@ impl Lake {
         let ctx = datafusion::prelude::SessionContext::new();
         let events = self.table(Table::Events)?;
         events.update_datafusion_session(&ctx.state())?;
-        ctx.register_table(Table::Events.name(), events.table_provider().await?)?;
-        let df = identity_view(ctx.table(Table::Events.name()).await?)?;
-        let mut stream = df.execute_stream().await?;
+        let view = read::identity_view(events.table_provider().await?)?;
+        let mut stream = ctx.read_table(view)?.execute_stream().await?;
         let target = schema::identity_events();
         let mut w = file_writer(self.table(Table::IdentityEvents)?)?;
         while let Some(b) = stream.next().await {
@@ -775,17 +756,6 @@ impl Lake {
             .await?;
         Ok(())
     }
-}
-
-/// `events` narrowed to the rows and columns of `identity_events`.
-fn identity_view(events: datafusion::prelude::DataFrame) -> Result<datafusion::prelude::DataFrame> {
-    use datafusion::prelude::{col, lit};
-    let sources = schema::IDENTITY_SOURCES.iter().map(|s| lit(*s)).collect();
-    let target = schema::identity_events();
-    let columns: Vec<&str> = target.fields().iter().map(|f| f.name().as_str()).collect();
-    Ok(events
-        .filter(col("eventsource").in_list(sources, false))?
-        .select_columns(&columns)?)
 }
 
 /// A batch read back from the lake (text as views, `dt` as the provider gives it) in `schema`'s

@@ -716,11 +716,7 @@ pub async fn run_query(
         .steps
         .iter()
         .enumerate()
-        .map(|(i, (_, sql))| {
-            (0..i)
-                .filter(|&j| mentions(sql, &q.steps[j].0))
-                .collect()
-        })
+        .map(|(i, (_, sql))| (0..i).filter(|&j| mentions(sql, &q.steps[j].0)).collect())
         .collect();
     let run_step = |i: usize| {
         let (step, sql) = &q.steps[i];

@@ -1,0 +1,197 @@
+//! How queries see the lake: a DataFusion schema whose Delta tables are loaded when a statement
+//! first names them. Loading a table replays its log (≈ 15 ms each here); `sessions` reads two
+//! of the five tables, so loading all of them up front was a tenth of its run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::catalog::{MemorySchemaProvider, SchemaProvider, TableProvider};
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::logical_expr::{LogicalPlanBuilder, col, lit};
+use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
+use tokio::sync::Mutex;
+
+use super::{APP_ID, LakeLocation, Table};
+use crate::schema;
+
+/// The `public` schema of a query session: the lake's tables (loaded on first use) and whatever
+/// else the session registers (configuration tables, catalog steps).
+#[derive(Debug)]
+pub(super) struct LakeSchema {
+    registered: MemorySchemaProvider,
+    location: LakeLocation,
+    /// `events`, loaded by `Lake::open` (pinned to `as_of` when reading).
+    events: DeltaTable,
+    as_of: Option<i64>,
+    /// The other tables, not loaded yet (their object stores are registered already).
+    unloaded: Mutex<HashMap<Table, DeltaTable>>,
+}
+
+impl LakeSchema {
+    pub(super) fn install(
+        ctx: &SessionContext,
+        location: &LakeLocation,
+        events: &DeltaTable,
+        as_of: Option<i64>,
+    ) -> anyhow::Result<()> {
+        let mut unloaded = HashMap::new();
+        for t in Table::ALL.into_iter().filter(|t| *t != Table::Events) {
+            // Building a table does no I/O; its object store must be known before any scan.
+            let table = location.builder(&location.table_url(t)?)?.build()?;
+            table.update_datafusion_session(&ctx.state())?;
+            unloaded.insert(t, table);
+        }
+        events.update_datafusion_session(&ctx.state())?;
+        let schema = LakeSchema {
+            registered: MemorySchemaProvider::new(),
+            location: location.clone(),
+            events: events.clone(),
+            as_of,
+            unloaded: Mutex::new(unloaded),
+        };
+        let catalog = ctx
+            .catalog("datafusion")
+            .ok_or_else(|| anyhow::anyhow!("the session has no default catalog"))?;
+        catalog.register_schema("public", Arc::new(schema))?;
+        Ok(())
+    }
+
+    /// A provider for `t`, loading it; `unloaded` is held locked by the caller, so a table is
+    /// loaded once even when statements run at the same time.
+    async fn provider(
+        &self,
+        t: Table,
+        unloaded: &mut HashMap<Table, DeltaTable>,
+    ) -> anyhow::Result<Arc<dyn TableProvider>> {
+        if t == Table::Events {
+            let mut builder = self.events.table_provider();
+            if let Some(v) = self.as_of {
+                builder = builder.with_table_version(
+                    u64::try_from(v)
+                        .map_err(|_| anyhow::anyhow!("--as-of must not be negative"))?,
+                );
+            }
+            return Ok(builder.await?);
+        }
+        let Some(mut table) = unloaded.remove(&t) else {
+            anyhow::bail!("the lake has no {} table", t.name());
+        };
+        if t == Table::IdentityEvents && !self.identity_current(&mut table).await? {
+            // The same rows, read from `events` (slower, always exact).
+            let events = match self.registered.table(Table::Events.name()).await? {
+                Some(p) => p,
+                None => {
+                    let p = Box::pin(self.provider(Table::Events, unloaded)).await?;
+                    self.registered
+                        .register_table(Table::Events.name().to_string(), p.clone())?;
+                    p
+                }
+            };
+            return identity_view(events);
+        }
+        table
+            .load()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the Delta table {}: {e}", t.name()))?;
+        Ok(table.table_provider().await?)
+    }
+
+    /// Whether `identity_events` holds exactly the identity rows of the `events` read here: it
+    /// exists and has every batch of `events`. Not so for an `--as-of` version, a lake from before
+    /// the table, or after an ingest stopped between its `events` and index commits.
+    async fn identity_current(&self, table: &mut DeltaTable) -> anyhow::Result<bool> {
+        let missing = self.location.local_path().is_some_and(|p| {
+            !p.join(Table::IdentityEvents.name())
+                .join("_delta_log")
+                .exists()
+        });
+        if self.as_of.is_some() || missing || table.load().await.is_err() {
+            return Ok(false);
+        }
+        Ok(batch_of(table).await? == batch_of(&self.events).await?)
+    }
+
+    async fn table_or_load(&self, t: Table) -> anyhow::Result<Arc<dyn TableProvider>> {
+        let mut unloaded = self.unloaded.lock().await;
+        if let Some(p) = self.registered.table(t.name()).await? {
+            return Ok(p);
+        }
+        let p = self.provider(t, &mut unloaded).await?;
+        self.registered
+            .register_table(t.name().to_string(), p.clone())?;
+        Ok(p)
+    }
+}
+
+/// The last ingest batch a table's loaded snapshot holds.
+pub(super) async fn batch_of(t: &DeltaTable) -> anyhow::Result<i64> {
+    Ok(t.snapshot()?
+        .transaction_version(t.log_store().as_ref(), APP_ID)
+        .await?
+        .unwrap_or(0))
+}
+
+#[async_trait]
+impl SchemaProvider for LakeSchema {
+    fn table_names(&self) -> Vec<String> {
+        let mut names = self.registered.table_names();
+        for t in Table::ALL {
+            if !names.iter().any(|n| n == t.name()) {
+                names.push(t.name().to_string());
+            }
+        }
+        names
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        if let Some(p) = self.registered.table(name).await? {
+            return Ok(Some(p));
+        }
+        let Some(t) = Table::ALL.into_iter().find(|t| t.name() == name) else {
+            return Ok(None);
+        };
+        self.table_or_load(t)
+            .await
+            .map(Some)
+            .map_err(|e| DataFusionError::External(e.into()))
+    }
+
+    fn register_table(
+        &self,
+        name: String,
+        table: Arc<dyn TableProvider>,
+    ) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        self.registered.register_table(name, table)
+    }
+
+    fn deregister_table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        self.registered.deregister_table(name)
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        self.registered.table_exist(name) || Table::ALL.iter().any(|t| t.name() == name)
+    }
+}
+
+/// `events` narrowed to the rows and columns of `identity_events`, as a view.
+pub(super) fn identity_view(
+    events: Arc<dyn TableProvider>,
+) -> anyhow::Result<Arc<dyn TableProvider>> {
+    let sources = schema::IDENTITY_SOURCES.iter().map(|s| lit(*s)).collect();
+    let columns = schema::identity_events()
+        .fields()
+        .iter()
+        .map(|f| col(f.name().as_str()))
+        .collect::<Vec<_>>();
+    let plan = LogicalPlanBuilder::scan(
+        Table::Events.name(),
+        datafusion::datasource::provider_as_source(events),
+        None,
+    )?
+    .filter(col("eventsource").in_list(sources, false))?
+    .project(columns)?
+    .build()?;
+    Ok(Arc::new(datafusion::datasource::ViewTable::new(plan, None)))
+}
