@@ -719,16 +719,23 @@ pub async fn run_query(
         .map(|(i, (_, sql))| (0..i).filter(|&j| mentions(sql, &q.steps[j].0)).collect())
         .collect();
     let run_step = |i: usize| {
-        let (step, sql) = &q.steps[i];
+        let (step, sql) = q.steps[i].clone();
+        let (ctx, params) = (ctx.clone(), params.clone());
         async move {
             let started = std::time::Instant::now();
-            let out = run_statement(ctx, sql, params).await.with_context(|| {
-                if many {
-                    format!("query {} (queries/{}), step {step}", q.name, q.path)
-                } else {
-                    format!("query {} (queries/{})", q.name, q.path)
-                }
-            })?;
+            // A task of its own, so steps that run at the same time plan and execute on every
+            // worker thread, not interleaved on one.
+            let task = tokio::spawn(async move { run_statement(&ctx, &sql, &params).await });
+            let out = task
+                .await
+                .map_err(|e| anyhow!("a catalog step stopped: {e}"))?
+                .with_context(|| {
+                    if many {
+                        format!("query {} (queries/{}), step {step}", q.name, q.path)
+                    } else {
+                        format!("query {} (queries/{})", q.name, q.path)
+                    }
+                })?;
             tracing::debug!(
                 query = %q.name,
                 step = %step,
