@@ -91,16 +91,20 @@ impl LakeSchema {
             };
             return identity_view(events);
         }
-        table
-            .load()
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot open the Delta table {}: {e}", t.name()))?;
+        // identity_current has loaded identity_events already.
+        if t != Table::IdentityEvents {
+            table
+                .load()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot open the Delta table {}: {e}", t.name()))?;
+        }
         Ok(table.table_provider().await?)
     }
 
     /// Whether `identity_events` holds exactly the identity rows of the `events` read here: it
     /// exists and has every batch of `events`. Not so for an `--as-of` version, a lake from before
-    /// the table, or after an ingest stopped between its `events` and index commits.
+    /// the table, or after an ingest stopped between its `events` and index commits. Loads the
+    /// table when it is to be read.
     async fn identity_current(&self, table: &mut DeltaTable) -> anyhow::Result<bool> {
         let missing = self.location.local_path().is_some_and(|p| {
             !p.join(Table::IdentityEvents.name())
