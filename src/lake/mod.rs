@@ -166,6 +166,13 @@ impl LakeLocation {
         self.local.as_deref()
     }
 
+    /// Whether table `t` of a local lake has no Delta log (checked before loading: delta-rs logs
+    /// a failed load as an error). Always false on S3, where only a load can tell.
+    pub(super) fn lacks_local(&self, t: Table) -> bool {
+        self.local_path()
+            .is_some_and(|p| !p.join(t.name()).join("_delta_log").exists())
+    }
+
     pub fn table_url(&self, t: Table) -> Result<Url> {
         self.root
             .join(&format!("{}/", t.name()))
@@ -429,12 +436,7 @@ impl Lake {
             if self.tables.contains_key(&t) {
                 continue;
             }
-            let missing = t == Table::IdentityEvents
-                && self
-                    .location
-                    .local_path()
-                    .is_some_and(|p| !p.join(t.name()).join("_delta_log").exists());
-            if missing {
+            if t == Table::IdentityEvents && self.location.lacks_local(t) {
                 continue;
             }
             match open_table(&self.location, self.location.table_url(t)?).await {
@@ -464,10 +466,7 @@ impl Lake {
             }
             let mut table = location.builder(&url)?.build()?;
             // A missing log is a new table (checked first: delta-rs logs a failed load as an error).
-            let fresh = location
-                .local_path()
-                .is_some_and(|p| !p.join(t.name()).join("_delta_log").exists());
-            if fresh || table.load().await.is_err() {
+            if location.lacks_local(t) || table.load().await.is_err() {
                 let schema: StructType =
                     deltalake::kernel::engine::arrow_conversion::TryIntoKernel::try_into_kernel(
                         t.schema().as_ref(),
@@ -535,11 +534,11 @@ impl Lake {
             // An empty identity_events beside a lake with batches: a lake from before the
             // table (its batches record no adds for it), or one whose index was deleted. It is
             // built from `events` once, as of the last batch.
-            if t == Table::IdentityEvents && aux_v == 0 {
-                self.build_identity_events(events_v).await?;
-                continue;
-            }
             if t == Table::IdentityEvents {
+                if aux_v == 0 {
+                    self.build_identity_events(events_v).await?;
+                    continue;
+                }
                 let predates = |n: &i64| {
                     meta.get(n)
                         .and_then(|m| m.get(t.name()))

@@ -66,30 +66,14 @@ impl LakeSchema {
         unloaded: &mut HashMap<Table, DeltaTable>,
     ) -> anyhow::Result<Arc<dyn TableProvider>> {
         if t == Table::Events {
-            let mut builder = self.events.table_provider();
-            if let Some(v) = self.as_of {
-                builder = builder.with_table_version(
-                    u64::try_from(v)
-                        .map_err(|_| anyhow::anyhow!("--as-of must not be negative"))?,
-                );
-            }
-            return Ok(builder.await?);
+            return self.events_provider().await;
         }
         let Some(mut table) = unloaded.remove(&t) else {
             anyhow::bail!("the lake has no {} table", t.name());
         };
         if t == Table::IdentityEvents && !self.identity_current(&mut table).await? {
             // The same rows, read from `events` (slower, always exact).
-            let events = match self.registered.table(Table::Events.name()).await? {
-                Some(p) => p,
-                None => {
-                    let p = Box::pin(self.provider(Table::Events, unloaded)).await?;
-                    self.registered
-                        .register_table(Table::Events.name().to_string(), p.clone())?;
-                    p
-                }
-            };
-            return identity_view(events);
+            return identity_view(self.events_provider().await?);
         }
         // identity_current has loaded identity_events already.
         if t != Table::IdentityEvents {
@@ -101,17 +85,26 @@ impl LakeSchema {
         Ok(table.table_provider().await?)
     }
 
+    /// `events` (at `as_of` when pinned); already loaded, so building a provider does no I/O.
+    async fn events_provider(&self) -> anyhow::Result<Arc<dyn TableProvider>> {
+        let mut builder = self.events.table_provider();
+        if let Some(v) = self.as_of {
+            builder = builder.with_table_version(
+                u64::try_from(v).map_err(|_| anyhow::anyhow!("--as-of must not be negative"))?,
+            );
+        }
+        Ok(builder.await?)
+    }
+
     /// Whether `identity_events` holds exactly the identity rows of the `events` read here: it
     /// exists and has every batch of `events`. Not so for an `--as-of` version, a lake from before
     /// the table, or after an ingest stopped between its `events` and index commits. Loads the
     /// table when it is to be read.
     async fn identity_current(&self, table: &mut DeltaTable) -> anyhow::Result<bool> {
-        let missing = self.location.local_path().is_some_and(|p| {
-            !p.join(Table::IdentityEvents.name())
-                .join("_delta_log")
-                .exists()
-        });
-        if self.as_of.is_some() || missing || table.load().await.is_err() {
+        if self.as_of.is_some()
+            || self.location.lacks_local(Table::IdentityEvents)
+            || table.load().await.is_err()
+        {
             return Ok(false);
         }
         Ok(batch_of(table).await? == batch_of(&self.events).await?)
