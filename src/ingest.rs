@@ -171,8 +171,16 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     if let Some(days) = opts.lookback_days {
         filter.resume = resume_points(&known, days);
     }
-    let listing = source.list(&filter)?;
+    let mut listing = source.list(&filter)?;
     summary.listed = listing.logs.len();
+    // S3 lists each object's ETag: one already in the lake needs no request. Without this a
+    // scheduled run would download and decrypt every object of its look-back window again.
+    let listed = listing.logs.len();
+    listing.logs.retain(|o| !listed_as_known(o, &known));
+    summary.already_ingested += listed - listing.logs.len();
+    listing
+        .digests
+        .retain(|d| !listed_as_known(&d.object, &known_digests));
     summary.skipped = listing.skipped;
     summary.listed_prefixes = listing.listed_prefixes;
     let bucket = source.bucket();
@@ -440,6 +448,14 @@ impl Progress {
             b.finish_and_clear();
         }
     }
+}
+
+/// Whether the store's listing already shows this object as ingested (its tag is in the lake). A
+/// local file has no listed tag: its tag is its content hash, so it must be read to be known.
+fn listed_as_known(o: &ObjectRef, known: &HashMap<String, HashSet<String>>) -> bool {
+    o.etag
+        .as_ref()
+        .is_some_and(|t| known.get(&o.key).is_some_and(|tags| tags.contains(t)))
 }
 
 /// Per account and region, the first day an incremental run lists again: the newest day already

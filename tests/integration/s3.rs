@@ -82,7 +82,8 @@ fn generated_trail(w: &Workdir, bucket: &str) -> PathBuf {
             "--days",
             "5",
             "--records",
-            "40000",
+            // The fewest records that still put > 1,000 keys in one region folder (one listing page).
+            "22000",
             "--sessions",
             "6",
             "--shape",
@@ -176,10 +177,21 @@ fn s3_ingest_is_exact_paginated_incremental_and_filtered() {
         l["records"].as_i64().expect("records")
     );
 
-    // A re-run adds nothing.
+    // A re-run adds nothing, and downloads only the preflight's probe (one read proving
+    // s3:GetObject and kms:Decrypt): the listing's ETags show every object known.
+    env.proxy.clear();
     let again = ingest(&env, &lake, &format!("s3://{bucket}"), &[]);
     assert_eq!(again["objects_ingested"], 0, "{again:#}");
     assert_eq!(again["records"], 0);
+    assert!(again["objects_already_ingested"].as_u64().expect("n") > 0);
+    let reads: Vec<String> = env
+        .proxy
+        .log()
+        .into_iter()
+        .filter(|l| l.starts_with("GET ") && l.contains("/CloudTrail"))
+        .filter(|l| !l.contains("list-type"))
+        .collect();
+    assert!(reads.len() <= 1, "a re-run read known objects: {reads:?}");
 
     // Late deliveries: an object added to the newest day is found by the next scheduled run; one
     // added to a day before the look-back window only by --rescan.
