@@ -14,19 +14,25 @@ if [ ! -f ../shared/realdata/EVENTS.txt ] && [ -z "${TRAILGLASS_REALDATA:-}" ]; 
 fi
 
 # S3 and KMS tests run against moto's server on 127.0.0.1 (shared/DEPS.md §4), installed into a
-# local virtualenv; the tests start it on a free port and fail (never skip) without it.
+# local virtualenv; the tests start it on a free port and fail (never skip) without it. The install
+# (about a minute, mostly download) runs while cargo compiles.
 venv=.venv
-if [ ! -x "$venv/bin/moto_server" ]; then
-  echo "test.sh: installing moto[server] into $venv"
+install_moto() {
   python3 -m venv "$venv" || {
     echo "test.sh: python3 -m venv failed: install Python's venv module (apt-get install python3-venv)" >&2
-    exit 3
+    return 3
   }
   "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.*' || {
     echo "test.sh: could not install moto[server] from PyPI into $venv (is the package index reachable?)" >&2
     rm -rf "$venv"
-    exit 3
+    return 3
   }
+}
+moto_pid=
+if [ ! -x "$venv/bin/moto_server" ]; then
+  echo "test.sh: installing moto[server] into $venv (in the background)"
+  install_moto &
+  moto_pid=$!
 fi
 export TRAILGLASS_MOTO="$PWD/$venv/bin/moto_server"
 
@@ -35,5 +41,10 @@ if rustfmt --version >/dev/null 2>&1; then
 fi
 
 start=$(date +%s)
+cargo test --release --no-run "$@"
+echo "test.sh: built in $(( $(date +%s) - start )) s"
+if [ -n "$moto_pid" ]; then
+  wait "$moto_pid" || exit 3
+fi
 cargo test --release --no-fail-fast "$@"
-echo "test.sh: all tests passed in $(( $(date +%s) - start )) s"
+echo "test.sh: built and passed all tests in $(( $(date +%s) - start )) s"

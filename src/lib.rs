@@ -16,3 +16,8 @@ pub mod query;
 pub mod schema;
 pub mod source;
 pub mod telemetry;
+
+// The integration tests (tests/integration) build into this crate's test binary: see there.
+#[cfg(test)]
+#[path = "../tests/integration/main.rs"]
+mod integration;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::util::{Workdir, copy_tree, repo};
+use super::util::{Workdir, copy_tree, repo};
 
 fn expected() -> BTreeMap<String, Value> {
     let text = std::fs::read_to_string(repo().join("testdata/bad/EXPECTED.json")).unwrap();

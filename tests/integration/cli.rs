@@ -3,7 +3,7 @@
 use std::io::Read;
 use std::process::Stdio;
 
-use crate::util::{Workdir, bin, sample};
+use super::util::{Workdir, bin, sample};
 
 fn lake_with_sample() -> Workdir {
     let w = Workdir::new();

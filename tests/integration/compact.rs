@@ -7,7 +7,7 @@ use arrow::datatypes::TimestampMicrosecondType;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
-use crate::util::{Workdir, repo, sample};
+use super::util::{Workdir, repo, sample};
 
 fn lines(out: &std::process::Output) -> Vec<String> {
     let mut l: Vec<String> = String::from_utf8_lossy(&out.stdout)

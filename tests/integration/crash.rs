@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::util::{Workdir, bin, sample};
+use super::util::{Workdir, bin, sample};
 
 /// Small batches so one ingest makes several commits.
 const BATCH: &[&str] = &["--batch-size", "1"];

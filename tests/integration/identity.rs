@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::util::{Workdir, repo, sample};
+use super::util::{Workdir, repo, sample};
 
 const IDENTITY_ROWS: &str = "SELECT * EXCLUDE (_raw) FROM events \
      WHERE eventsource IN ('sts.amazonaws.com', 'signin.amazonaws.com', 'iam.amazonaws.com') \

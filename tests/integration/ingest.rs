@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::util::{Workdir, copy_tree, sample, walk};
+use super::util::{Workdir, copy_tree, sample, walk};
 
 #[test]
 fn ingesting_twice_adds_nothing() {

@@ -1,4 +1,7 @@
-//! One integration-test binary (one link of the >100 MB dependency set), one module per area.
+//! The integration tests, one module per area. They compile into the library's test binary
+//! (`src/lib.rs` includes this file under `cfg(test)`): a separate test crate was a third
+//! compilation and link of the whole dependency graph's code, alone at the end of a cold CI build.
+//! They drive the real binary (`util::bin`) and use only the library's public surface.
 
 mod bad_input;
 mod cli;

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use serde_json::Value;
 
-use crate::util::{Workdir, realdata};
+use super::util::{Workdir, realdata};
 
 fn listed(name: &str) -> Vec<String> {
     std::fs::read_to_string(realdata().join(name))

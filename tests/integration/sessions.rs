@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::util::{Workdir, repo};
+use super::util::{Workdir, repo};
 
 /// Rows of a verb's `--format ndjson` output.
 fn ndjson(out: &std::process::Output) -> Vec<Value> {

@@ -6,12 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::config::Config;
+use crate::lake::{Lake, LakeLocation};
+use crate::query::catalog::{Analysis, Catalog};
 use serde_json::{Value, json};
-use trailglass::config::Config;
-use trailglass::lake::{Lake, LakeLocation};
-use trailglass::query::catalog::{Analysis, Catalog};
 
-use crate::util::{Workdir, realdata, repo};
+use super::util::{Workdir, realdata, repo};
 
 /// A lake of some files, analysed in-process under a configuration.
 struct Lab {
@@ -48,7 +48,7 @@ impl Lab {
     fn rows(&self, sql: &str) -> Vec<Value> {
         let batches = self
             .rt
-            .block_on(trailglass::query::run_sql(&self.a.ctx, sql))
+            .block_on(crate::query::run_sql(&self.a.ctx, sql))
             .unwrap_or_else(|e| panic!("{sql}: {e:#}"))
             .pop()
             .unwrap_or_default();

@@ -18,13 +18,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::config::Config;
+use crate::lake::{Lake, LakeLocation};
+use crate::query::catalog::{Analysis, Catalog};
 use arrow::array::Array;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use trailglass::config::Config;
-use trailglass::lake::{Lake, LakeLocation};
-use trailglass::query::catalog::{Analysis, Catalog};
 
-use crate::util::{Workdir, repo};
+use super::util::{Workdir, repo};
 
 struct TrailDb {
     rt: Arc<tokio::runtime::Runtime>,
@@ -77,7 +77,7 @@ impl TrailDb {
             Some((name, params)) => self.analysis.run(&name, &params).await,
             None => {
                 self.analysis.findings().await?;
-                let mut r = trailglass::query::run_sql(&self.analysis.ctx, sql).await?;
+                let mut r = crate::query::run_sql(&self.analysis.ctx, sql).await?;
                 let batches = r.pop().unwrap_or_default();
                 let schema = batches
                     .first()

@@ -5,8 +5,33 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_trailglass")
+/// The `trailglass` binary of this build. These tests compile into the library's test binary
+/// (`target/PROFILE/deps/trailglass-HASH`), so the binary is two levels up; `cargo test` builds it
+/// because of the `tests/binary.rs` target. It must not be older than this test binary: a test
+/// run against a stale binary would test old code.
+pub fn bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let me = std::env::current_exe().expect("the test binary's path");
+        let bin = me
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/PROFILE/deps")
+            .join("trailglass");
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        match (modified(&bin), modified(&me)) {
+            (Some(b), Some(t)) if b + std::time::Duration::from_secs(600) >= t => bin,
+            (None, _) => panic!(
+                "{} is missing: run the tests with `cargo test --release` (not --lib), which builds it",
+                bin.display()
+            ),
+            _ => panic!(
+                "{} is older than the tests: run `cargo test --release` (not --lib), which rebuilds it",
+                bin.display()
+            ),
+        }
+    })
+    .clone()
 }
 
 pub fn repo() -> PathBuf {
