@@ -175,9 +175,8 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     summary.listed = listing.logs.len();
     // S3 lists each object's ETag: one already in the lake needs no request. Without this a
     // scheduled run would download and decrypt every object of its look-back window again.
-    let listed = listing.logs.len();
     listing.logs.retain(|o| !listed_as_known(o, &known));
-    summary.already_ingested += listed - listing.logs.len();
+    summary.already_ingested += summary.listed - listing.logs.len();
     listing
         .digests
         .retain(|d| !listed_as_known(&d.object, &known_digests));

@@ -116,35 +116,43 @@ fn trailing(bytes: &[u8], rest: &[u8]) -> Reject {
     )
 }
 
-fn gunzip_with(d: &Inflater, bytes: &[u8], cap: u64) -> Result<Vec<u8>, Reject> {
-    let cap = usize::try_from(cap).unwrap_or(usize::MAX);
-    // ISIZE (the last 4 bytes) is the size mod 2^32 of the last member: exact for the usual single
-    // member, so one call with no growth. Room for one more byte tells "at the cap" from "over".
-    let hint = bytes
+/// ISIZE (the last 4 bytes): the size mod 2^32 of the last member, a first guess of the output.
+fn size_hint(bytes: &[u8]) -> usize {
+    bytes
         .get(bytes.len().saturating_sub(4)..)
         .and_then(|t| <[u8; 4]>::try_from(t).ok())
-        .map_or(0, |t| u32::from_le_bytes(t) as usize);
-    let mut out: Vec<u8> = Vec::with_capacity(hint.clamp(64, 256 << 20).min(cap.saturating_add(1)));
+        .map_or(0, |t| u32::from_le_bytes(t) as usize)
+}
+
+fn gunzip_with(d: &Inflater, bytes: &[u8], cap: u64) -> Result<Vec<u8>, Reject> {
+    let max = usize::try_from(cap).unwrap_or(usize::MAX);
+    // The hint is exact for the usual single member: one call, no growth. Room for one more byte
+    // than the cap tells "at the cap" from "over".
+    let mut out: Vec<u8> = Vec::with_capacity(
+        size_hint(bytes)
+            .clamp(64, 256 << 20)
+            .min(max.saturating_add(1)),
+    );
     let mut rest = bytes;
     while !rest.is_empty() {
         if !is_gzip(rest) {
             return Err(trailing(bytes, rest));
         }
-        let limit = cap.saturating_add(1) - out.len();
+        let limit = max.saturating_add(1) - out.len();
         match inflate_member(d, rest, &mut out, limit) {
             Member::Done(read) => rest = &rest[read..],
             Member::Full if out.capacity() - out.len() >= limit => {
-                return Err(too_large(cap as u64));
+                return Err(too_large(cap));
             }
             Member::Full => {
                 let grow = (out.capacity().max(rest.len() * 4)).min(limit);
                 out.reserve_exact(grow);
             }
-            Member::Bad => return gunzip_streaming(bytes, cap as u64),
+            Member::Bad => return gunzip_streaming(bytes, cap),
         }
     }
-    if out.len() > cap {
-        return Err(too_large(cap as u64));
+    if out.len() > max {
+        return Err(too_large(cap));
     }
     Ok(out)
 }
@@ -152,12 +160,8 @@ fn gunzip_with(d: &Inflater, bytes: &[u8], cap: u64) -> Result<Vec<u8>, Reject> 
 /// The streaming decoder: slower, but its errors name the cause (and it needs no whole-member
 /// output buffer).
 fn gunzip_streaming(bytes: &[u8], cap: u64) -> Result<Vec<u8>, Reject> {
-    // ISIZE (the last 4 bytes) is the size mod 2^32 of the last member: a good first guess.
-    let hint = bytes
-        .get(bytes.len().saturating_sub(4)..)
-        .and_then(|t| <[u8; 4]>::try_from(t).ok())
-        .map_or(0, |t| u32::from_le_bytes(t) as usize);
-    let mut out = Vec::with_capacity(hint.clamp(bytes.len(), cap.min(256 << 20) as usize));
+    let mut out =
+        Vec::with_capacity(size_hint(bytes).clamp(bytes.len(), cap.min(256 << 20) as usize));
     let mut rest = bytes;
     while !rest.is_empty() {
         if !is_gzip(rest) {
