@@ -160,8 +160,11 @@ fn gunzip_with(d: &Inflater, bytes: &[u8], cap: u64) -> Result<Vec<u8>, Reject> 
 /// The streaming decoder: slower, but its errors name the cause (and it needs no whole-member
 /// output buffer).
 fn gunzip_streaming(bytes: &[u8], cap: u64) -> Result<Vec<u8>, Reject> {
-    let mut out =
-        Vec::with_capacity(size_hint(bytes).clamp(bytes.len(), cap.min(256 << 20) as usize));
+    let mut out = Vec::with_capacity(
+        size_hint(bytes)
+            .max(bytes.len())
+            .min(cap.min(256 << 20) as usize),
+    );
     let mut rest = bytes;
     while !rest.is_empty() {
         if !is_gzip(rest) {
@@ -230,6 +233,7 @@ mod tests {
             ("bad checksum", bad_crc, 1 << 30),
             ("trailing bytes", garbage, 1 << 30),
             ("a lone magic byte", vec![0x1f], 1 << 30),
+            ("a cap below the compressed size", gz(&big), 10),
         ] {
             let fast = gunzip(&input, cap).map_err(|r| (r.code, r.offset));
             let slow = gunzip_streaming(&input, cap).map_err(|r| (r.code, r.offset));
