@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's demo command: build (the same build the tests use, so the ~25-minute dependency
+# The README's demo command: build (the same build the tests use, so the ~45-minute dependency
 # build happens once) and run `trailglass demo` on the bundled sample trail. No AWS account needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
