@@ -12,7 +12,7 @@
 //! make `cargo test` rebuild the whole DataFusion tree (see Cargo.toml).
 //! Results are compared row by row after collapsing whitespace. Regenerate the expected results
 //! after a deliberate change, then review the diff:
-//! `TRAILGLASS_SLT_COMPLETE=1 cargo test --release --test integration slt_catalog`.
+//! `TRAILGLASS_SLT_COMPLETE=1 cargo test --profile ci slt_catalog`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -22,11 +22,11 @@ pub fn bin() -> PathBuf {
         match (modified(&bin), modified(&me)) {
             (Some(b), Some(t)) if b + std::time::Duration::from_secs(600) >= t => bin,
             (None, _) => panic!(
-                "{} is missing: run the tests with `cargo test --release` (not --lib), which builds it",
+                "{} is missing: run the tests with `cargo test --profile ci` (not --lib), which builds it",
                 bin.display()
             ),
             _ => panic!(
-                "{} is older than the tests: run `cargo test --release` (not --lib), which rebuilds it",
+                "{} is older than the tests: run `cargo test --profile ci` (not --lib), which rebuilds it",
                 bin.display()
             ),
         }
