@@ -151,6 +151,7 @@ fn process(
 /// Run one ingest of `source` into the lake.
 pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Result<Summary> {
     let started = Instant::now();
+    crate::alloc::no_huge_pages();
     // Before anything is written: a source that cannot be listed or read stops the run here.
     let preflight = source.preflight(&opts.filter)?;
     // A lake on S3 is encrypted like the trail it copies unless --lake-kms-key says otherwise.
