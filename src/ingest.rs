@@ -48,7 +48,7 @@ impl Default for Options {
         Options {
             filter: Filter::default(),
             limits: Limits::default(),
-            batch_bytes: 64 << 20,
+            batch_bytes: 48 << 20,
             chunk_bytes: 1 << 20,
             threads: 0,
             progress: false,
