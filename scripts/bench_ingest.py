@@ -39,8 +39,9 @@ def ensure_trail(shape, gib):
     if not os.path.exists(os.path.join(out, "answer-key.json")):
         shutil.rmtree(out, ignore_errors=True)
         print(f"generating {gib} GiB, {shape} objects -> {out}", file=sys.stderr)
-        # small: 6 accounts x 4 regions x 3 days of 5-minute files, about 20,700 objects (PERF.md's shape)
-        extra = ["--accounts", "6", "--regions", "4", "--days", "3"] if shape == "small" else []
+        # small: 6 accounts x 4 regions x 3 days per GiB of 5-minute files, about 20,700 objects per
+        # GiB (PERF.md's shape): a bigger trail has more days, not bigger objects
+        extra = ["--accounts", "6", "--regions", "4", "--days", str(3 * gib)] if shape == "small" else []
         subprocess.run([BIN, "generate", "--out", out, "--size", f"{gib}GiB", "--shape", shape, "--seed", "20261126"] + extra,
                        check=True)
     return out
