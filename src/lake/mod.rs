@@ -672,7 +672,10 @@ impl Lake {
             .await
             .with_context(|| format!("committing to the {} table", t.name()))?;
         let version = finalized.version() as i64;
-        table.update_state().await?;
+        // The commit's post-commit step has already brought a copy of the snapshot up to this
+        // version; loading it again (`update_state`) replayed the log a second time, and that
+        // replay grows with every file in the table.
+        table.state = Some(finalized.snapshot);
         crate::fault::point(&format!("after_commit_{}", t.name()));
         Ok(version)
     }
