@@ -1,11 +1,12 @@
 //! Ingest: source → decode → lake, incrementally and exactly once per object.
 //!
 //! Four stages run at once: a reader fetches a remote source's objects in chunks bounded by bytes
-//! (overlapping its requests; local files are read by the decoding task instead), a decoder
-//! decodes each chunk in parallel (rayon), the caller's thread
-//! gathers the results into batches of about `batch_bytes` of JSON text, and a writer thread
-//! commits each batch to the lake (the commit protocol is in `lake`). Channels of one slot bound
-//! what is in flight, so memory follows the chunk and batch sizes, never the size of the source.
+//! (overlapping its requests; local files are read by the decoding task instead), a dispatcher
+//! cuts them into pieces that the decode threads (rayon) take as they free up, the caller's
+//! thread gathers the decoded pieces, in whatever order they finish, into batches of about
+//! `batch_bytes` of JSON text, and a writer thread commits each batch to the lake (the commit
+//! protocol is in `lake`). A fixed number of pieces in flight and channels of one slot bound
+//! what is held, so memory follows the piece and batch sizes, never the size of the source.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -18,7 +19,6 @@ use arrow::array::{
 };
 use arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::decode::{self, Decoder, Limits, ObjectDecoded, Reject};
@@ -110,10 +110,34 @@ struct Piece {
     batch: Option<RecordBatch>,
 }
 
-/// Objects per decode task: enough that small objects share builders and batches, few enough
-/// that every thread gets work from one chunk.
-fn piece_len(objects: usize, threads: usize) -> usize {
-    objects.div_ceil(threads.max(1) * 4).clamp(1, 256)
+/// Compressed bytes per decode task (a piece). Small objects share one decoder and one Arrow
+/// batch per piece: a piece of 25 of them made batches of a few hundred rows, and the builders,
+/// batches and the writer's gather across them cost a twentieth of the run.
+const PIECE_BYTES: u64 = 256 << 10;
+
+/// Objects per piece at most, whatever their size (empty objects still cost a request).
+const PIECE_OBJECTS: usize = 1024;
+
+/// Pieces decoding or decoded but not yet gathered, per decode thread: enough that a thread
+/// never waits for the dispatcher, few enough to bound memory.
+const PIECES_PER_THREAD: usize = 3;
+
+/// Cut `objects` into runs of about `bytes` compressed bytes (at least one object each).
+fn cut(objects: &[ObjectRef], bytes: u64, max_objects: usize) -> Vec<&[ObjectRef]> {
+    let mut out = Vec::new();
+    let (mut start, mut acc) = (0usize, 0u64);
+    for (i, o) in objects.iter().enumerate() {
+        acc += o.size.max(1);
+        if acc >= bytes || i + 1 - start >= max_objects {
+            out.push(&objects[start..=i]);
+            start = i + 1;
+            acc = 0;
+        }
+    }
+    if start < objects.len() {
+        out.push(&objects[start..]);
+    }
+    out
 }
 
 fn process(
@@ -192,19 +216,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     let progress = Progress::new(opts.progress, &listing.logs);
 
     // Chunks bounded by compressed bytes, so a few huge objects cannot exhaust memory.
-    let mut chunks: Vec<&[ObjectRef]> = Vec::new();
-    let (mut start, mut acc) = (0usize, 0u64);
-    for (i, o) in listing.logs.iter().enumerate() {
-        acc += o.size.max(1);
-        if acc >= opts.chunk_bytes || i + 1 - start >= 1024 {
-            chunks.push(&listing.logs[start..=i]);
-            start = i + 1;
-            acc = 0;
-        }
-    }
-    if start < listing.logs.len() {
-        chunks.push(&listing.logs[start..]);
-    }
+    let chunks = cut(&listing.logs, opts.chunk_bytes, 1024);
 
     let mut pending = PendingBatch::new(bucket.clone());
     let digests = digest_rows(
@@ -220,7 +232,6 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     // Read, decode, gather and commit overlap (see the module comment).
     let committed = std::thread::scope(|scope| -> Result<Vec<i64>> {
         let (ftx, frx) = sync_channel::<(&[ObjectRef], Vec<Option<Result<Fetched>>>)>(1);
-        let (tx, rx) = sync_channel::<Vec<Piece>>(1);
         let (wtx, wrx) = sync_channel::<PendingBatch>(0);
         let lake = &mut lake;
         let pool = &pool;
@@ -235,6 +246,10 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
         });
         let known = &known;
         let limits = &opts.limits;
+        // A token per piece in flight: the dispatcher sends one before it starts a piece and the
+        // gatherer takes one back per piece gathered, so at most `in_flight` pieces are held.
+        let in_flight = pool.current_num_threads() * PIECES_PER_THREAD;
+        let (token_tx, token_rx) = sync_channel::<()>(in_flight);
         scope.spawn(move || {
             for chunk in chunks {
                 // A remote source's requests overlap decoding of the previous chunk; a local file is
@@ -252,44 +267,47 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                 }
             }
         });
+        let (tx, rx) = std::sync::mpsc::channel::<Piece>();
         scope.spawn(move || {
-            for (chunk, fetched) in frx {
-                let per = piece_len(chunk.len(), pool.current_num_threads());
-                let done: Vec<Piece> = pool.install(|| {
-                    chunk
-                        .par_iter()
-                        .zip(fetched)
-                        .chunks(per)
-                        .map(|part| {
+            // Pieces go to the pool one by one, so a thread that finishes takes the next piece
+            // at once; decoding a chunk with a parallel iterator left threads waiting for its
+            // slowest piece.
+            pool.in_place_scope(|s| {
+                for (chunk, fetched) in frx {
+                    let mut fetched = fetched.into_iter();
+                    for piece in cut(chunk, PIECE_BYTES, PIECE_OBJECTS) {
+                        if token_tx.send(()).is_err() {
+                            return; // the gatherer stopped
+                        }
+                        let fetched: Vec<_> = fetched.by_ref().take(piece.len()).collect();
+                        let tx = tx.clone();
+                        s.spawn(move |_| {
                             let mut decoder = Decoder::new(*limits);
-                            let objects = part
-                                .into_iter()
+                            let objects = piece
+                                .iter()
+                                .zip(fetched)
                                 .map(|(o, f)| {
                                     let f = f.unwrap_or_else(|| source.get(o));
                                     process(&mut decoder, o, f, known)
                                 })
                                 .collect();
-                            Piece {
+                            let _ = tx.send(Piece {
                                 objects,
                                 batch: decoder.finish(),
-                            }
-                        })
-                        .collect()
-                });
-                if tx.send(done).is_err() {
-                    break;
+                            });
+                        });
+                    }
                 }
-            }
+            });
         });
-        for done in rx {
-            for piece in done {
-                for p in piece.objects {
-                    gather(p, &mut summary, &mut pending);
-                }
-                // A piece's rows belong to its objects above: both land in the same batch.
-                if let Some(b) = piece.batch {
-                    pending.events.push(b);
-                }
+        for piece in rx {
+            let _ = token_rx.try_recv();
+            for p in piece.objects {
+                gather(p, &mut summary, &mut pending);
+            }
+            // A piece's rows belong to its objects above: both land in the same batch.
+            if let Some(b) = piece.batch {
+                pending.events.push(b);
             }
             progress.objects(&summary);
             if pending.text_bytes >= opts.batch_bytes {
@@ -299,6 +317,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                 }
             }
         }
+        drop(token_rx);
         let last = std::mem::replace(&mut pending, PendingBatch::new(bucket.clone()));
         if !last.is_empty() {
             let _ = wtx.send(last);

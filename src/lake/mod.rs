@@ -9,8 +9,8 @@
 //! Exactly-once across five tables that cannot share a transaction (docs/DESIGN.md):
 //!
 //! ```text
-//!  write events files ─► write aux files ─► COMMIT events{txn n, aux adds} ─► COMMIT aux{txn n}
-//!        crash: orphans, invisible         crash: recover() replays aux adds from the events log
+//!  write events + aux files ─► COMMIT events{txn n, aux adds} ─► COMMIT aux{txn n}
+//!   crash: orphans, invisible   crash: recover() replays aux adds from the events log
 //! ```
 //!
 //! A batch is visible when its events commit lands; `recover` (run under the writer lock before any
@@ -355,6 +355,9 @@ fn split_runs(runs: &[Run], threads: usize) -> Vec<(&str, &[(usize, usize)])> {
 /// each has real work.
 const MIN_PART_ROWS: usize = 16 * 1024;
 
+/// The files written for each index table.
+type IndexAdds = Vec<(Table, Vec<Add>)>;
+
 /// An open lake.
 pub struct Lake {
     pub location: LakeLocation,
@@ -364,11 +367,32 @@ pub struct Lake {
 fn writer_properties() -> WriterProperties {
     use parquet::file::properties::EnabledStatistics;
     use parquet::schema::types::ColumnPath;
-    // zstd(1): PERF.md measured no gain from higher levels; row groups ≤ 64k rows keep `_raw` pages
-    // and memory bounded.
+    // Row groups ≤ 64k rows keep `_raw` pages and memory bounded. zstd(1) where the bytes are
+    // (PERF.md measured no gain from higher levels); LZ4 for the other columns, which are
+    // dictionary codes, flags and times of a few bytes a row: parquet makes a zstd context per
+    // column chunk, and for some sixty small columns per file those cost more than they saved
+    // (4% of an ingest, for a lake 3% smaller).
+    let zstd = Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default());
     let mut b = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
+        .set_compression(Compression::LZ4_RAW)
         .set_max_row_group_row_count(Some(64 * 1024));
+    for c in [
+        "_raw",
+        "requestparameters",
+        "responseelements",
+        "additionaleventdata",
+        "serviceeventdetails",
+        "errormessage",
+        "useragent",
+        "eventid",
+        "requestid",
+        "sharedeventid",
+        "body",
+        "detail",
+        "raw",
+    ] {
+        b = b.set_column_compression(ColumnPath::from(c), zstd);
+    }
     // Record text, JSON documents and unique ids: a dictionary never pays off (every value is
     // new) and min/max statistics prune nothing, yet both hash or compare every byte. They
     // were a fifth of the writer's time.
@@ -599,45 +623,76 @@ impl Lake {
         Ok(w.flush().await?)
     }
 
-    /// Write the events files of a batch: sorted by (account, time) within each `dt` so Parquet
-    /// statistics prune by both (SPEC §3), and encoded in parallel on `encoders`, one file per
-    /// part. Encoding is a third of an ingest's work; on one thread it held the pipeline back.
+    /// Write every file of a batch: the events files sorted by (account, time) within each `dt`
+    /// so Parquet statistics prune by both (SPEC §3), one file per part, and the index tables'
+    /// files, all encoded in parallel on `encoders`. Encoding is a third of an ingest's work; the
+    /// index tables written one after another on the committing thread held the pipeline back.
     /// Rows are gathered straight from the decoded batches a slice at a time: one copy of each
-    /// row, never a whole batch at once.
-    fn write_events(
+    /// row, never a whole batch at once. Returns the events adds and each index table's adds.
+    fn write_batch(
         &self,
-        batches: &[RecordBatch],
+        batch: &Batch,
         encoders: &rayon::ThreadPool,
-    ) -> Result<Vec<Add>> {
+    ) -> Result<(Vec<Add>, IndexAdds)> {
         use rayon::prelude::*;
-        let runs = sorted_runs(batches)?;
-        let parts = split_runs(&runs, encoders.current_num_threads());
-        let table = self.table(Table::Events)?;
-        let refs: Vec<&RecordBatch> = batches.iter().collect();
+        enum Job<'a> {
+            Events(&'a str, &'a [(usize, usize)]),
+            Index(Table),
+        }
+        let runs = sorted_runs(&batch.events)?;
+        let mut jobs: Vec<Job> = split_runs(&runs, encoders.current_num_threads())
+            .into_iter()
+            .map(|(dt, rows)| Job::Events(dt, rows))
+            .collect();
+        let index: Vec<Table> = self.aux_tables();
+        jobs.extend(index.iter().map(|&t| Job::Index(t)));
+        let events_table = self.table(Table::Events)?;
+        let refs: Vec<&RecordBatch> = batch.events.iter().collect();
         let handle = tokio::runtime::Handle::current();
-        let write_part = |(dt, rows): &(&str, &[(usize, usize)])| -> Result<Vec<Add>> {
+        let run = |job: &Job| -> Result<Vec<Add>> {
             handle.block_on(async {
-                let mut w = file_writer(table)?;
-                let part = deltalake::DeltaTablePartition::try_from(format!("dt={dt}").as_str())?;
-                let values = indexmap::IndexMap::from([(part.key, part.value)]);
-                for slice in rows.chunks(8 * 1024) {
-                    let b = arrow::compute::interleave_record_batch(&refs, slice)?;
-                    w.write_partition(b, &values, deltalake::writer::WriteMode::Default)
-                        .await
-                        .context("writing events files")?;
+                match *job {
+                    Job::Events(dt, rows) => {
+                        let mut w = file_writer(events_table)?;
+                        let part =
+                            deltalake::DeltaTablePartition::try_from(format!("dt={dt}").as_str())?;
+                        let values = indexmap::IndexMap::from([(part.key, part.value)]);
+                        for slice in rows.chunks(8 * 1024) {
+                            let b = arrow::compute::interleave_record_batch(&refs, slice)?;
+                            w.write_partition(b, &values, deltalake::writer::WriteMode::Default)
+                                .await
+                                .context("writing events files")?;
+                        }
+                        Ok(w.flush().await?)
+                    }
+                    Job::Index(Table::IdentityEvents) => {
+                        let rows = identity_rows(&batch.events)?;
+                        self.write_files(Table::IdentityEvents, &rows).await
+                    }
+                    Job::Index(t) => {
+                        let rows = match t {
+                            Table::Objects => &batch.objects,
+                            Table::Rejects => &batch.rejects,
+                            _ => &batch.digests,
+                        };
+                        self.write_files(t, rows).await
+                    }
                 }
-                Ok(w.flush().await?)
             })
         };
         // The calling task leaves the runtime while the encoders block on it.
-        let adds = tokio::task::block_in_place(|| {
-            encoders.install(|| parts.par_iter().map(write_part).collect::<Vec<_>>())
+        let written = tokio::task::block_in_place(|| {
+            encoders.install(|| jobs.par_iter().map(run).collect::<Vec<_>>())
         });
-        let mut out = Vec::new();
-        for a in adds {
-            out.extend(a?);
+        let mut events = Vec::new();
+        let mut aux = Vec::new();
+        for (job, adds) in jobs.iter().zip(written) {
+            match job {
+                Job::Events(..) => events.extend(adds?),
+                Job::Index(t) => aux.push((*t, adds?)),
+            }
         }
-        Ok(out)
+        Ok((events, aux))
     }
 
     async fn commit_table(
@@ -693,20 +748,11 @@ impl Lake {
         encoders: &rayon::ThreadPool,
     ) -> Result<i64> {
         anyhow::ensure!(n == self.next_batch().await?, "batch {n} is out of order");
-        let events = self.write_events(&batch.events, encoders)?;
+        let (events, aux_adds) = self.write_batch(&batch, encoders)?;
         crate::fault::point("after_events_files");
         let mut aux = serde_json::Map::new();
-        let mut aux_adds = Vec::new();
-        let identity = identity_rows(&batch.events)?;
-        for (t, rows) in [
-            (Table::Objects, &batch.objects),
-            (Table::Rejects, &batch.rejects),
-            (Table::Digests, &batch.digests),
-            (Table::IdentityEvents, &identity),
-        ] {
-            let adds = self.write_files(t, rows).await?;
-            aux.insert(t.name().to_string(), serde_json::to_value(&adds)?);
-            aux_adds.push((t, adds));
+        for (t, adds) in &aux_adds {
+            aux.insert(t.name().to_string(), serde_json::to_value(adds)?);
         }
         crate::fault::point("before_events_commit");
         self.commit_table(
@@ -776,7 +822,8 @@ fn cast_to(b: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
-/// The `identity_events` rows of a batch's events: those of `IDENTITY_SOURCES`, without `_raw`.
+/// The `identity_events` rows of a batch's events: those of `IDENTITY_SOURCES`, without `_raw`
+/// (dropped before the filter, which would otherwise copy the kept rows' text).
 fn identity_rows(events: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
     use arrow::array::{AsArray, BooleanArray};
     let target = schema::identity_events();
@@ -793,8 +840,8 @@ fn identity_rows(events: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
         if keep.true_count() == 0 {
             continue;
         }
-        let kept = arrow::compute::filter_record_batch(b, &keep)?;
-        out.push(cast_to(&kept, &target)?);
+        let projected = cast_to(b, &target)?;
+        out.push(arrow::compute::filter_record_batch(&projected, &keep)?);
     }
     Ok(out)
 }
