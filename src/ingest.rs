@@ -5,7 +5,7 @@
 //! cuts them into pieces that the decode threads (rayon) take as they free up, the caller's
 //! thread gathers the decoded pieces, in whatever order they finish, into batches of about
 //! `batch_bytes` of JSON text, and a writer thread commits each batch to the lake (the commit
-//! protocol is in `lake`). A fixed number of pieces in flight and channels of one slot bound
+//! protocol is in `lake`). A budget of compressed bytes in flight and channels of one slot bound
 //! what is held, so memory follows the piece and batch sizes, never the size of the source.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -108,6 +108,8 @@ enum Outcome {
 struct Piece {
     objects: Vec<Processed>,
     batch: Option<RecordBatch>,
+    /// In-flight tokens it holds (see `IN_FLIGHT_UNIT`).
+    tokens: usize,
 }
 
 /// Compressed bytes per decode task (a piece). Small objects share one decoder and one Arrow
@@ -118,9 +120,13 @@ const PIECE_BYTES: u64 = 256 << 10;
 /// Objects per piece at most, whatever their size (empty objects still cost a request).
 const PIECE_OBJECTS: usize = 1024;
 
-/// Pieces decoding or decoded but not yet gathered, per decode thread: enough that a thread
-/// never waits for the dispatcher, few enough to bound memory.
-const PIECES_PER_THREAD: usize = 3;
+/// Compressed bytes of the pieces decoding or decoded but not yet gathered, per decode thread:
+/// three small-object pieces, so that a thread never waits for the dispatcher; counted in bytes,
+/// not pieces, so that pieces of large objects (several MB of text each) hold no more memory.
+const IN_FLIGHT_BYTES_PER_THREAD: u64 = 3 * PIECE_BYTES;
+
+/// The unit in which the in-flight bytes are counted.
+const IN_FLIGHT_UNIT: u64 = 64 << 10;
 
 /// Cut `objects` into runs of about `bytes` compressed bytes (at least one object each).
 fn cut(objects: &[ObjectRef], bytes: u64, max_objects: usize) -> Vec<&[ObjectRef]> {
@@ -246,10 +252,12 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
         });
         let known = &known;
         let limits = &opts.limits;
-        // A token per piece in flight: the dispatcher sends one before it starts a piece and the
-        // gatherer takes one back per piece gathered, so at most `in_flight` pieces are held.
-        let in_flight = pool.current_num_threads() * PIECES_PER_THREAD;
-        let (token_tx, token_rx) = sync_channel::<()>(in_flight);
+        // A token per unit of compressed bytes in flight: the dispatcher sends a piece's tokens
+        // before it starts the piece and the gatherer takes them back when it gathers the piece.
+        // (A piece bigger than the whole budget takes all of it.)
+        let budget = (pool.current_num_threads() as u64 * IN_FLIGHT_BYTES_PER_THREAD)
+            .div_ceil(IN_FLIGHT_UNIT) as usize;
+        let (token_tx, token_rx) = sync_channel::<()>(budget);
         scope.spawn(move || {
             for chunk in chunks {
                 // A remote source's requests overlap decoding of the previous chunk; a local file is
@@ -276,8 +284,12 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                 for (chunk, fetched) in frx {
                     let mut fetched = fetched.into_iter();
                     for piece in cut(chunk, PIECE_BYTES, PIECE_OBJECTS) {
-                        if token_tx.send(()).is_err() {
-                            return; // the gatherer stopped
+                        let bytes: u64 = piece.iter().map(|o| o.size).sum();
+                        let tokens = (bytes.div_ceil(IN_FLIGHT_UNIT) as usize).clamp(1, budget);
+                        for _ in 0..tokens {
+                            if token_tx.send(()).is_err() {
+                                return; // the gatherer stopped
+                            }
                         }
                         let fetched: Vec<_> = fetched.by_ref().take(piece.len()).collect();
                         let tx = tx.clone();
@@ -294,6 +306,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                             let _ = tx.send(Piece {
                                 objects,
                                 batch: decoder.finish(),
+                                tokens,
                             });
                         });
                     }
@@ -301,7 +314,9 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
             });
         });
         for piece in rx {
-            let _ = token_rx.try_recv();
+            for _ in 0..piece.tokens {
+                let _ = token_rx.try_recv();
+            }
             for p in piece.objects {
                 gather(p, &mut summary, &mut pending);
             }
