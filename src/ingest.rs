@@ -202,7 +202,12 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     if let Some(days) = opts.lookback_days {
         filter.resume = resume_points(&known, days);
     }
-    let mut listing = source.list(&filter)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .context("cannot start the decode threads")?;
+    // A directory is walked on the decode threads (see `DirSource::walk`).
+    let mut listing = pool.install(|| source.list(&filter))?;
     summary.listed = listing.logs.len();
     // S3 lists each object's ETag: one already in the lake needs no request. Without this a
     // scheduled run would download and decrypt every object of its look-back window again.
@@ -214,11 +219,6 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     summary.skipped = listing.skipped;
     summary.listed_prefixes = listing.listed_prefixes;
     let bucket = source.bucket();
-
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads)
-        .build()
-        .context("cannot start the decode threads")?;
     let progress = Progress::new(opts.progress, &listing.logs);
 
     // Chunks bounded by compressed bytes, so a few huge objects cannot exhaust memory.
