@@ -33,7 +33,8 @@ pub struct Options {
     pub limits: Limits,
     /// Commit after about this many bytes of decompressed JSON.
     pub batch_bytes: u64,
-    /// Decode at most this many compressed bytes at once.
+    /// Objects are fetched (from S3: requests in flight together) in chunks of at most this many
+    /// compressed bytes; the decode pieces are cut from these chunks.
     pub chunk_bytes: u64,
     /// Worker threads for decoding (0: one per core).
     pub threads: usize,
