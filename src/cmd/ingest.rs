@@ -49,7 +49,7 @@ pub struct IngestArgs {
     #[arg(long, default_value_t = 128)]
     pub max_depth: usize,
     /// Commit after about this many MiB of JSON (bounds memory).
-    #[arg(long, default_value_t = 48)]
+    #[arg(long, default_value_t = ingest::DEFAULT_BATCH_MIB)]
     pub batch_size: u64,
     /// Decode threads (0: one per core).
     #[arg(long, default_value_t = 0)]

@@ -630,8 +630,7 @@ impl Lake {
             .into_iter()
             .map(|(dt, rows)| Job::Events(dt, rows))
             .collect();
-        let index: Vec<Table> = self.aux_tables();
-        jobs.extend(index.iter().map(|&t| Job::Index(t)));
+        jobs.extend(self.aux_tables().into_iter().map(Job::Index));
         let events_table = self.table(Table::Events)?;
         let refs: Vec<&RecordBatch> = batch.events.iter().collect();
         let handle = tokio::runtime::Handle::current();

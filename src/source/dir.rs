@@ -87,20 +87,26 @@ impl DirSource {
             .collect::<Result<_, _>>()
             .with_context(|| format!("cannot list {}", dir.display()))?;
         entries.sort_by_key(|e| e.file_name());
+        let prefix = parts.join("/");
         let found = entries
             .par_iter()
             .map(|e| -> Result<Walked> {
-                let mut parts = parts.to_vec();
-                parts.push(e.file_name().to_string_lossy().into_owned());
+                let name = e.file_name().to_string_lossy().into_owned();
                 let ft = e.file_type()?;
                 if ft.is_dir() {
+                    let mut parts = parts.to_vec();
+                    parts.push(name);
                     if enter(&parts, f) {
                         return self.walk(&e.path(), &parts, f);
                     }
                 } else if !ft.is_symlink() || e.path().is_file() {
                     let meta = e.metadata()?;
                     let o = ObjectRef {
-                        key: parts.join("/"),
+                        key: if prefix.is_empty() {
+                            name
+                        } else {
+                            format!("{prefix}/{name}")
+                        },
                         size: meta.len(),
                         last_modified: micros(meta.modified()),
                         etag: None,
@@ -110,7 +116,7 @@ impl DirSource {
                 Ok((Vec::new(), Vec::new()))
             })
             .collect::<Result<Vec<Walked>>>()?;
-        let mut listed = vec![parts.join("/")];
+        let mut listed = vec![prefix];
         let mut out = Vec::new();
         for (objects, folders) in found {
             out.extend(objects);
