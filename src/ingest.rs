@@ -136,6 +136,30 @@ const IN_FLIGHT_BYTES_PER_THREAD: u64 = 3 * PIECE_BYTES;
 /// The unit in which the in-flight bytes are counted.
 const IN_FLIGHT_UNIT: u64 = 64 << 10;
 
+/// Compressed bytes of digest files that a batch of logs carries. Digests were all read before
+/// the first batch, and a 4 GiB trail's 312 digests (33 MB of JSON) then held 76 MB until that
+/// batch committed; now each batch carries a few.
+const DIGEST_BYTES_PER_BATCH: u64 = 256 << 10;
+
+/// The same for the digests left when the logs are done: these batches hold nothing else, and a
+/// run of new digests over logs already ingested should not take a commit per few of them.
+const DIGEST_BYTES_ALONE: u64 = 4 << 20;
+
+/// Take the digests of the next batch off `digests`: about `bytes` compressed (at least one).
+fn take_digests<'a>(digests: &mut &'a [DigestRef], bytes: u64) -> &'a [DigestRef] {
+    let mut acc = 0u64;
+    let n = digests
+        .iter()
+        .position(|d| {
+            acc += d.object.size.max(1);
+            acc >= bytes
+        })
+        .map_or(digests.len(), |i| i + 1);
+    let (run, rest) = digests.split_at(n);
+    *digests = rest;
+    run
+}
+
 /// Cut `objects` into runs of about `bytes` compressed bytes (at least one object each).
 fn cut(objects: &[ObjectRef], bytes: u64, max_objects: usize) -> Vec<&[ObjectRef]> {
     let mut out = Vec::new();
@@ -233,30 +257,44 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     let chunks = cut(&listing.logs, opts.chunk_bytes, CHUNK_OBJECTS);
 
     let mut pending = PendingBatch::new(bucket.clone());
-    let digests = digest_rows(
-        source,
-        &listing.digests,
-        &known_digests,
-        &bucket,
-        &mut summary,
-    );
-    summary.digests = digests.iter().map(|b| b.num_rows()).sum();
-    pending.digests = digests;
 
     // Read, decode, gather and commit overlap (see the module comment).
-    let committed = std::thread::scope(|scope| -> Result<Vec<i64>> {
+    let written = std::thread::scope(|scope| -> Result<Written> {
         let (ftx, frx) = sync_channel::<(&[ObjectRef], Vec<Option<Result<Fetched>>>)>(1);
         let (wtx, wrx) = sync_channel::<PendingBatch>(0);
         let lake = &mut lake;
         let pool = &pool;
         let rt = &rt;
-        let writer = scope.spawn(move || -> Result<Vec<i64>> {
-            let mut done = Vec::new();
-            for batch in wrx {
-                done.push(rt.block_on(commit(lake, batch, pool))?);
-                tracing::info!(batch = done.last(), "committed");
+        let known_digests = &known_digests;
+        let mut digests = listing.digests.as_slice();
+        let bucket = &bucket;
+        let writer = scope.spawn(move || -> Result<Written> {
+            let mut w = Written::default();
+            // Each batch takes the next few digests; digests left when the logs are done get
+            // batches of their own.
+            let mut batches = wrx.into_iter();
+            loop {
+                let batch = batches.next();
+                if batch.is_none() && digests.is_empty() {
+                    return Ok(w);
+                }
+                let limit = match batch {
+                    Some(_) => DIGEST_BYTES_PER_BATCH,
+                    None => DIGEST_BYTES_ALONE,
+                };
+                let mut batch = batch.unwrap_or_else(|| PendingBatch::new(bucket.clone()));
+                let group = take_digests(&mut digests, limit);
+                if !group.is_empty() {
+                    batch.digests =
+                        digest_rows(source, group, known_digests, bucket, &mut w.failed);
+                    w.digests += batch.digests.iter().map(|b| b.num_rows()).sum::<usize>();
+                }
+                if batch.is_empty() {
+                    continue;
+                }
+                w.batches.push(rt.block_on(commit(lake, batch, pool))?);
+                tracing::info!(batch = w.batches.last(), "committed");
             }
-            Ok(done)
         });
         let known = &known;
         let limits = &opts.limits;
@@ -352,13 +390,24 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     })?;
     // Sessions read identity_events first; a file per batch made that read mostly per-file
     // overhead (opening, footers, statistics). It is small, so each run merges the days it added to.
-    if !committed.is_empty() {
+    if !written.batches.is_empty() {
         rt.block_on(lake.compact_index(Table::IdentityEvents))?;
     }
-    summary.batches = committed;
+    summary.batches = written.batches;
+    summary.digests = written.digests;
+    summary.failed.extend(written.failed);
     progress.finish();
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
+}
+
+/// What the writer thread committed.
+#[derive(Default)]
+struct Written {
+    batches: Vec<i64>,
+    digests: usize,
+    /// Digest objects that could not be read.
+    failed: Vec<(String, String)>,
 }
 
 /// Count one processed object in the summary and add its index rows to the pending batch.
@@ -555,7 +604,7 @@ fn digest_rows(
     digests: &[DigestRef],
     known: &HashMap<String, HashSet<String>>,
     bucket: &Option<String>,
-    summary: &mut Summary,
+    failed: &mut Vec<(String, String)>,
 ) -> Vec<RecordBatch> {
     let element = Arc::new(arrow::datatypes::Field::new(
         "element",
@@ -579,9 +628,7 @@ fn digest_rows(
         let Fetched { bytes, metadata } = match source.get(&d.object) {
             Ok(f) => f,
             Err(e) => {
-                summary
-                    .failed
-                    .push((d.object.key.clone(), format!("{e:#}")));
+                failed.push((d.object.key.clone(), format!("{e:#}")));
                 continue;
             }
         };
@@ -596,9 +643,7 @@ fn digest_rows(
         let text = match decode::inflate(&bytes, &Limits::default()) {
             Ok(t) => String::from_utf8_lossy(&t).into_owned(),
             Err(r) => {
-                summary
-                    .failed
-                    .push((d.object.key.clone(), format!("digest file: {}", r.detail)));
+                failed.push((d.object.key.clone(), format!("digest file: {}", r.detail)));
                 continue;
             }
         };
@@ -654,7 +699,7 @@ fn digest_rows(
     match RecordBatch::try_new(schema::digests(), cols) {
         Ok(b) => vec![b],
         Err(e) => {
-            summary.failed.push(("digests".into(), e.to_string()));
+            failed.push(("digests".into(), e.to_string()));
             Vec::new()
         }
     }
@@ -822,4 +867,37 @@ fn truncate(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(size: u64) -> DigestRef {
+        DigestRef {
+            object: ObjectRef {
+                key: format!("d{size}"),
+                size,
+                last_modified: None,
+                etag: None,
+            },
+            signature: None,
+            signature_algorithm: None,
+        }
+    }
+
+    #[test]
+    fn digests_are_taken_a_few_bytes_at_a_time_and_each_once() {
+        let all: Vec<DigestRef> = [100, 200, 300, 50, 1000, 10].map(digest).into();
+        let mut rest = all.as_slice();
+        let mut runs = Vec::new();
+        while !rest.is_empty() {
+            let run = take_digests(&mut rest, 300);
+            runs.push(run.iter().map(|d| d.object.size).collect::<Vec<_>>());
+        }
+        // At least one digest per run, however large; every digest exactly once, in order.
+        assert_eq!(runs, [vec![100, 200], vec![300], vec![50, 1000], vec![10]]);
+        let mut none: &[DigestRef] = &[];
+        assert!(take_digests(&mut none, 300).is_empty());
+    }
 }

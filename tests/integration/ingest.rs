@@ -261,3 +261,45 @@ fn a_second_writer_is_refused_while_the_lock_is_held() {
     drop(f);
     w.ingest(&sample(), &[]);
 }
+
+#[test]
+fn digests_without_new_logs_get_batches_of_their_own() {
+    let w = Workdir::new();
+    let src = w.path().join("trail");
+    copy_tree(&sample(), &src);
+    let digest_dir = w.path().join("digests-aside");
+    let digests: Vec<_> = walk(&src)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("/CloudTrail-Digest/"))
+        .collect();
+    let n = digests
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+        .count();
+    assert!(n > 1, "the sample has digests");
+    for (i, p) in digests.iter().enumerate() {
+        std::fs::create_dir_all(&digest_dir).unwrap();
+        std::fs::rename(p, digest_dir.join(i.to_string())).unwrap();
+    }
+    let logs_only = w.ingest(&src, &[]);
+    assert_eq!(logs_only["digests"], 0, "{logs_only}");
+    let events = w.count("SELECT count(*) FROM events");
+    for (i, p) in digests.iter().enumerate() {
+        std::fs::rename(digest_dir.join(i.to_string()), p).unwrap();
+    }
+    // Every log is known now: the digests alone make the batch.
+    let s = w.ingest(&src, &[]);
+    assert_eq!(s["objects_ingested"], 0, "{s}");
+    assert_eq!(s["digests"], n, "{s}");
+    assert_eq!(s["batches"].as_array().map(Vec::len), Some(1), "{s}");
+    assert_eq!(w.count("SELECT count(*) FROM events"), events);
+    assert_eq!(w.count("SELECT count(DISTINCT key) FROM digests"), n as i64);
+    assert_eq!(w.count("SELECT count(*) FROM digests"), n as i64);
+    let again = w.ingest(&src, &[]);
+    assert_eq!(again["digests"], 0, "{again}");
+    assert_eq!(
+        again["batches"].as_array().map(Vec::len),
+        Some(0),
+        "{again}"
+    );
+}
