@@ -244,6 +244,8 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     // S3 lists each object's ETag: one already in the lake needs no request. Without this a
     // scheduled run would download and decrypt every object of its look-back window again.
     listing.logs.retain(|o| !listed_as_known(o, &known));
+    // Held for the whole run: without the slack a growing vector leaves (up to half of it).
+    listing.logs.shrink_to_fit();
     summary.already_ingested += summary.listed - listing.logs.len();
     listing
         .digests

@@ -750,6 +750,9 @@ impl Lake {
     ) -> Result<i64> {
         anyhow::ensure!(n == self.next_batch().await?, "batch {n} is out of order");
         let (events, aux_adds) = self.write_batch(&batch, encoders)?;
+        // Its rows are in the files now; the commits below take a while, and the next batch is
+        // being gathered meanwhile.
+        drop(batch);
         crate::fault::point("after_events_files");
         let mut aux = serde_json::Map::new();
         for (t, adds) in &aux_adds {
