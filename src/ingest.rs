@@ -178,21 +178,35 @@ fn cut(objects: &[ObjectRef], bytes: u64, max_objects: usize) -> Vec<&[ObjectRef
     out
 }
 
+/// Cut `objects` into owned runs, as [`cut`] does: each run is freed once it is processed, so the
+/// listing held shrinks as the run goes (a key per object: 17 MB for an 83,000-object trail).
+fn cut_owned(objects: Vec<ObjectRef>, bytes: u64, max_objects: usize) -> Vec<Vec<ObjectRef>> {
+    let lens: Vec<usize> = cut(&objects, bytes, max_objects)
+        .iter()
+        .map(|r| r.len())
+        .collect();
+    let mut rest = objects.into_iter();
+    lens.into_iter()
+        .map(|n| rest.by_ref().take(n).collect())
+        .collect()
+}
+
 fn process(
     decoder: &mut Decoder,
-    o: &ObjectRef,
+    o: ObjectRef,
     fetched: Result<Fetched>,
     known: &HashMap<String, HashSet<String>>,
 ) -> Processed {
-    let failed = |e: String| Processed {
-        object: o.clone(),
-        etag: String::new(),
-        sha256: String::new(),
-        outcome: Outcome::Failed(e),
-    };
     let bytes = match fetched {
         Ok(f) => f.bytes,
-        Err(e) => return failed(format!("{e:#}")),
+        Err(e) => {
+            return Processed {
+                object: o,
+                etag: String::new(),
+                sha256: String::new(),
+                outcome: Outcome::Failed(format!("{e:#}")),
+            };
+        }
     };
     let sha256 = hex::encode(Sha256::digest(&bytes));
     // A local file's tag is its content hash: stable across copies, changed by any edit.
@@ -203,7 +217,7 @@ fn process(
         None => Outcome::Decoded(decoder.decode(&o.key, &bytes)),
     };
     Processed {
-        object: o.clone(),
+        object: o,
         etag,
         sha256,
         outcome,
@@ -256,13 +270,17 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     let progress = Progress::new(opts.progress, &listing.logs);
 
     // Chunks bounded by compressed bytes, so a few huge objects cannot exhaust memory.
-    let chunks = cut(&listing.logs, opts.chunk_bytes, CHUNK_OBJECTS);
+    let chunks = cut_owned(
+        std::mem::take(&mut listing.logs),
+        opts.chunk_bytes,
+        CHUNK_OBJECTS,
+    );
 
     let mut pending = PendingBatch::new(bucket.clone());
 
     // Read, decode, gather and commit overlap (see the module comment).
     let written = std::thread::scope(|scope| -> Result<Written> {
-        let (ftx, frx) = sync_channel::<(&[ObjectRef], Vec<Option<Result<Fetched>>>)>(1);
+        let (ftx, frx) = sync_channel::<(Vec<ObjectRef>, Vec<Option<Result<Fetched>>>)>(1);
         let (wtx, wrx) = sync_channel::<PendingBatch>(0);
         let lake = &mut lake;
         let pool = &pool;
@@ -311,7 +329,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                 // A remote source's requests overlap decoding of the previous chunk; a local file is
                 // read by the task that decodes it, while it is hot in cache.
                 let fetched = if source.remote() {
-                    pool.install(|| source.get_many(chunk))
+                    pool.install(|| source.get_many(&chunk))
                         .into_iter()
                         .map(Some)
                         .collect()
@@ -331,7 +349,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
             pool.in_place_scope(|s| {
                 for (chunk, fetched) in frx {
                     let mut fetched = fetched.into_iter();
-                    for piece in cut(chunk, PIECE_BYTES, PIECE_OBJECTS) {
+                    for piece in cut_owned(chunk, PIECE_BYTES, PIECE_OBJECTS) {
                         let bytes: u64 = piece.iter().map(|o| o.size).sum();
                         let tokens = (bytes.div_ceil(IN_FLIGHT_UNIT) as usize).clamp(1, budget);
                         for _ in 0..tokens {
@@ -344,10 +362,10 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                         s.spawn(move |_| {
                             let mut decoder = Decoder::new(*limits);
                             let objects = piece
-                                .iter()
+                                .into_iter()
                                 .zip(fetched)
                                 .map(|(o, f)| {
-                                    let f = f.unwrap_or_else(|| source.get(o));
+                                    let f = f.unwrap_or_else(|| source.get(&o));
                                     process(&mut decoder, o, f, known)
                                 })
                                 .collect();
