@@ -742,17 +742,20 @@ impl Lake {
     }
 
     /// Write and commit batch `n` (from [`Lake::next_batch`]) with the protocol above.
+    /// `written` is called once the batch's files are written and its rows freed.
     pub async fn commit(
         &mut self,
         batch: Batch,
         n: i64,
         encoders: &rayon::ThreadPool,
+        written: impl FnOnce(),
     ) -> Result<i64> {
         anyhow::ensure!(n == self.next_batch().await?, "batch {n} is out of order");
         let (events, aux_adds) = self.write_batch(&batch, encoders)?;
         // Its rows are in the files now; the commits below take a while, and the next batch is
         // being gathered meanwhile.
         drop(batch);
+        written();
         crate::fault::point("after_events_files");
         let mut aux = serde_json::Map::new();
         for (t, adds) in &aux_adds {
