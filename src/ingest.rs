@@ -148,33 +148,35 @@ const DIGEST_BYTES_ALONE: u64 = 4 << 20;
 
 /// Take the digests of the next batch off `digests`: about `bytes` compressed (at least one).
 fn take_digests<'a>(digests: &mut &'a [DigestRef], bytes: u64) -> &'a [DigestRef] {
-    let mut acc = 0u64;
-    let n = digests
-        .iter()
-        .position(|d| {
-            acc += d.object.size.max(1);
-            acc >= bytes
-        })
-        .map_or(digests.len(), |i| i + 1);
+    let n = run_len(digests.iter().map(|d| d.object.size), bytes, usize::MAX);
     let (run, rest) = digests.split_at(n);
     *digests = rest;
     run
 }
 
-/// Cut `objects` into runs of about `bytes` compressed bytes (at least one object each).
-fn cut(objects: &[ObjectRef], bytes: u64, max_objects: usize) -> Vec<&[ObjectRef]> {
-    let mut out = Vec::new();
-    let (mut start, mut acc) = (0usize, 0u64);
-    for (i, o) in objects.iter().enumerate() {
-        acc += o.size.max(1);
-        if acc >= bytes || i + 1 - start >= max_objects {
-            out.push(&objects[start..=i]);
-            start = i + 1;
-            acc = 0;
+/// How many of the objects with these compressed `sizes` make the first run of about `bytes`
+/// (at least one object, at most `max_objects`).
+fn run_len(sizes: impl Iterator<Item = u64>, bytes: u64, max_objects: usize) -> usize {
+    let mut acc = 0u64;
+    let mut n = 0;
+    for size in sizes {
+        acc += size.max(1);
+        n += 1;
+        if acc >= bytes || n >= max_objects {
+            break;
         }
     }
-    if start < objects.len() {
-        out.push(&objects[start..]);
+    n
+}
+
+/// Cut `objects` into runs of about `bytes` compressed bytes (at least one object each).
+fn cut(mut objects: &[ObjectRef], bytes: u64, max_objects: usize) -> Vec<&[ObjectRef]> {
+    let mut out = Vec::new();
+    while !objects.is_empty() {
+        let n = run_len(objects.iter().map(|o| o.size), bytes, max_objects);
+        let (run, rest) = objects.split_at(n);
+        out.push(run);
+        objects = rest;
     }
     out
 }
@@ -259,8 +261,6 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     // S3 lists each object's ETag: one already in the lake needs no request. Without this a
     // scheduled run would download and decrypt every object of its look-back window again.
     listing.logs.retain(|o| !listed_as_known(o, &known));
-    // Held for the whole run: without the slack a growing vector leaves (up to half of it).
-    listing.logs.shrink_to_fit();
     summary.already_ingested += summary.listed - listing.logs.len();
     listing
         .digests
