@@ -8,14 +8,9 @@ cd "$(dirname "$0")/.."
 command -v cargo >/dev/null || { echo "test.sh: cargo (Rust 1.95) is required" >&2; exit 3; }
 command -v cc >/dev/null || { echo "test.sh: a C compiler (cc) is required: apt-get install gcc" >&2; exit 3; }
 
-if [ ! -f ../shared/realdata/EVENTS.txt ] && [ -z "${TRAILGLASS_REALDATA:-}" ]; then
-  echo "test.sh: ../shared/realdata is missing (set TRAILGLASS_REALDATA to its path)" >&2
-  exit 3
-fi
-
-# S3 and KMS tests run against moto's server on 127.0.0.1 (shared/DEPS.md §4), installed into a
-# local virtualenv; the tests start it on a free port and fail (never skip) without it. The install
-# (about a minute, mostly download) runs while cargo compiles.
+# S3 and KMS tests run against moto's server on 127.0.0.1 (never a real AWS endpoint), installed
+# into a local virtualenv; the tests start it on a free port and fail (never skip) without it.
+# The install (about a minute, mostly download) runs while cargo compiles.
 venv=.venv
 install_moto() {
   python3 -m venv "$venv" || {

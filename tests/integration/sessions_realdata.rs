@@ -1,7 +1,8 @@
-//! Issue 4 on real, public records (`../shared/realdata`): Stratus Red Team's AssumeRole sessions,
-//! Identity Center sign-ins (AWS docs, Elastic), Panther's root scenario timelines — each with a
-//! test configuration from `testdata/realdata/` naming their principals break-glass — and the peer
-//! comparison with Panther's own expected verdicts (`panther-analysis/cases.jsonl`).
+//! Issue 4 on real, public records (`testdata/realdata/`): Stratus Red Team's AssumeRole sessions,
+//! Identity Center sign-ins (AWS docs, and hand-written records in documented shapes), Panther's
+//! root scenario timelines — each with a test configuration from `testdata/realdata/` naming their
+//! principals break-glass — and the peer comparison with Panther's own expected verdicts
+//! (`panther-analysis/cases.jsonl`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -222,15 +223,11 @@ fn identity_center_sessions_take_mfa_from_the_sign_in() {
             "docs/idc.json".to_string(),
         ),
         (
-            rd.join("elastic-integrations/test-user-authentication.log"),
-            "elastic/auth.log".to_string(),
+            rd.join("hand-written/identity-center.jsonl"),
+            "hand-written/idc.jsonl".to_string(),
         ),
         (
-            rd.join("elastic-integrations/test-assume-role-email-session-json.log"),
-            "elastic/assume.log".to_string(),
-        ),
-        (
-            repo().join("testdata/realdata/identity-center-assumptions.json"),
+            rd.join("hand-written/identity-center-assumptions.json"),
             "planted/saml.json".to_string(),
         ),
     ];
@@ -240,12 +237,12 @@ fn identity_center_sessions_take_mfa_from_the_sign_in() {
     );
     let sessions = lab.rows("SELECT * FROM sessions");
     let got = by_entry(&sessions);
-    // user1: password only, password + TOTP, password only; the Elastic user: external IdP.
+    // user1: password only, password + TOTP, password only; jane.doe: external IdP.
     for (entry, actor, mfa) in [
         ("idc-planted-saml-0", "user1", false),
         ("idc-planted-saml-1", "user1", true),
         ("idc-planted-saml-2", "user1", false),
-        ("idc-planted-saml-3", "redacted@example.com", false),
+        ("idc-planted-saml-3", "jane.doe@example.com", false),
     ] {
         let g = got
             .get(entry)
@@ -262,8 +259,8 @@ fn identity_center_sessions_take_mfa_from_the_sign_in() {
             "{g}"
         );
     }
-    // Elastic's real AWSReservedSSO session (its AssumeRoleWithSAML is not in the data) and the
-    // role it assumed from there.
+    // The AWSReservedSSO session named by e-mail (its AssumeRoleWithSAML is not in the data) and
+    // the role it assumed from there.
     let sso: Vec<&Value> = sessions
         .iter()
         .filter(|x| {
@@ -273,7 +270,7 @@ fn identity_center_sessions_take_mfa_from_the_sign_in() {
     assert_eq!(sso.len(), 1, "{sessions:#?}");
     let sso = sso[0];
     assert_eq!(sso["kind"], "identity_center");
-    assert_eq!(sso["actor"], "firstname.lastname@example.com");
+    assert_eq!(sso["actor"], "sam.jones@example.com");
     assert_eq!(sso["mfa_at_entry"], false);
     assert!(
         sso.get("entry_event_id").is_none_or(Value::is_null),
@@ -286,9 +283,9 @@ fn identity_center_sessions_take_mfa_from_the_sign_in() {
     assert_eq!(child[0]["parent_session_id"], sso["session_id"]);
     assert_eq!(
         child[0]["principal_arn"],
-        "arn:aws:iam::111111111111:role/JohnRole2"
+        "arn:aws:iam::444455556666:role/IncidentResponse"
     );
-    assert_eq!(child[0]["actor"], "firstname.lastname@example.com");
+    assert_eq!(child[0]["actor"], "sam.jones@example.com");
     assert_eq!(sessions.len(), 6, "{sessions:#?}");
 }
 

@@ -38,15 +38,13 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/realdata` beside the checkout (CI lays shared/ there). Missing data fails the test:
-/// a test never skips silently.
+/// The real, public CloudTrail records committed under `testdata/realdata/` (its README says
+/// where each source comes from). Missing data fails the test: a test never skips silently.
 pub fn realdata() -> PathBuf {
-    let p = std::env::var_os("TRAILGLASS_REALDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/realdata"));
+    let p = repo().join("testdata/realdata");
     assert!(
         p.join("EVENTS.txt").is_file(),
-        "real data not found at {} (set TRAILGLASS_REALDATA)",
+        "real data not found at {}",
         p.display()
     );
     p
