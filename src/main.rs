@@ -2,13 +2,12 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use trailglass::cmd::{self, Cli};
 use trailglass::error::{self, Exit};
 
 fn main() -> ExitCode {
     trailglass::alloc::init();
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     trailglass::telemetry::init(cli.verbose, cli.quiet);
     match cmd::run(cli) {
         Ok(code) => code.into(),

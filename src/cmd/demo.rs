@@ -13,10 +13,14 @@ use crate::query::{self, Format};
 use crate::source::DirSource;
 
 /// Run the pipeline on the bundled sample organization trail (testdata/sample).
+///
+/// The demo writes into a new temporary lake unless `--lake` is given on the command line: the
+/// default lake and `$TRAILGLASS_LAKE` are never used, so the sample's planted sessions cannot
+/// land in an organization's evidence.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   trailglass demo
-  trailglass --lake /tmp/demo-lake demo")]
+  trailglass --lake ./demo-lake demo")]
 pub struct DemoArgs {
     /// The sample trail (default: testdata/sample/trail of this checkout).
     #[arg(long)]
@@ -74,8 +78,16 @@ pub fn run(args: &DemoArgs, cli: &Cli) -> Result<Exit> {
             dir.display()
         )
     })?;
-    let location = LakeLocation::parse(&cli.lake)?;
+    let lake_arg = demo_lake(cli)?;
+    let location = LakeLocation::parse(&lake_arg)?;
     let mut out = std::io::stdout().lock();
+    if !cli.lake_explicit {
+        writeln!(
+            out,
+            "The demo lake is a new temporary directory: {lake_arg} (delete it when done; \
+             `trailglass --lake DIR demo` chooses the place)\n"
+        )?;
+    }
     writeln!(
         out,
         "== 1. Ingest the sample organization trail ({})",
@@ -104,13 +116,52 @@ pub fn run(args: &DemoArgs, cli: &Cli) -> Result<Exit> {
             query::write_batches(&mut out, &r, Format::Table)?;
         }
     }
-    sessions_and_findings(&mut out, &rt, &lake, &dir, cli, QUESTIONS.len() + 3)?;
+    let first = QUESTIONS.len() + 3;
+    sessions_and_findings(&mut out, &rt, &lake, &dir, cli, &lake_arg, first)?;
     writeln!(
         out,
-        "\nExplore further: trailglass --lake {} sql   (interactive, read-only)",
-        cli.lake
+        "\nExplore further: trailglass --lake {lake_arg} sql   (interactive, read-only)"
     )?;
     Ok(Exit::Ok)
+}
+
+/// The lake named by an explicit `--lake`, else a new directory under the system's temporary
+/// directory (owner-only: the umask is set), never the default lake or `$TRAILGLASS_LAKE`.
+fn demo_lake(cli: &Cli) -> Result<String> {
+    if cli.lake_explicit {
+        return Ok(cli.lake.clone());
+    }
+    let base = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    for attempt in 0..100u32 {
+        let dir = base.join(format!(
+            "trailglass-demo-{}-{nanos:08x}-{attempt}",
+            std::process::id()
+        ));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {
+                let lake = dir.join("lake");
+                return lake.to_str().map(str::to_string).with_context(|| {
+                    format!("the temporary directory {} is not UTF-8", lake.display())
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "cannot create a temporary demo lake under {}",
+                        base.display()
+                    )
+                });
+            }
+        }
+    }
+    anyhow::bail!(
+        "cannot create a temporary demo lake under {}: every name tried exists",
+        base.display()
+    )
 }
 
 // ---- sessions and findings (issue 4) ----------------------------------------------------------
@@ -134,6 +185,7 @@ fn sessions_and_findings(
     lake: &Lake,
     dir: &std::path::Path,
     cli: &Cli,
+    lake_arg: &str,
     first: usize,
 ) -> Result<()> {
     use crate::query::catalog::{Analysis, Catalog};
@@ -166,8 +218,7 @@ fn sessions_and_findings(
     }
     writeln!(
         out,
-        "\nDrill down: trailglass --lake {} sessions --id SESSION_ID; trailglass --lake {} findings --severity high",
-        cli.lake, cli.lake
+        "\nDrill down: trailglass --lake {lake_arg} sessions --id SESSION_ID; trailglass --lake {lake_arg} findings --severity high"
     )?;
     Ok(())
 }

@@ -15,7 +15,8 @@ pub mod sql;
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::error::Exit;
 
@@ -43,8 +44,35 @@ pub struct Cli {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// `--lake` was on the command line, not the default or `$TRAILGLASS_LAKE`: `demo` writes its
+    /// planted sessions only into a lake named that explicitly (set by [`Cli::parse_args`]).
+    #[arg(skip)]
+    pub lake_explicit: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parse the process's arguments, noting whether `--lake` was given on the command line.
+    pub fn parse_args() -> Cli {
+        Cli::from_args(std::env::args_os())
+    }
+
+    /// Parse `args` (the program name first); on a usage error, print it and exit 2 as clap does.
+    pub fn from_args<I, T>(args: I) -> Cli
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Cli::command().get_matches_from(args);
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        // A global flag given after the verb is recorded in the verb's matches.
+        let from_line =
+            |m: &clap::ArgMatches| m.value_source("lake") == Some(ValueSource::CommandLine);
+        cli.lake_explicit =
+            from_line(&matches) || matches.subcommand().is_some_and(|(_, m)| from_line(m));
+        cli
+    }
 }
 
 #[derive(Subcommand, Debug)]

@@ -164,4 +164,72 @@ fn demo_runs_on_the_bundled_sample() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("Ingest it again"), "{text}");
     assert!(text.contains("0 new"), "second ingest adds nothing: {text}");
+    // An explicit --lake is where the demo writes.
+    assert!(w.lake().join("events").is_dir(), "{text}");
+    assert!(!text.contains("temporary"), "{text}");
+}
+
+/// Issue 22: without an explicit `--lake` the demo never writes into the default lake or
+/// `$TRAILGLASS_LAKE` (the sample's planted sessions must not land in real evidence), but into a
+/// new temporary lake, which it names; `--lake` after the verb is explicit too.
+#[test]
+fn demo_uses_a_temporary_lake_unless_lake_is_given_explicitly() {
+    let w = Workdir::new();
+    let cwd = w.path().join("cwd");
+    let tmp = w.path().join("tmp");
+    let env_lake = w.path().join("env-lake");
+    std::fs::create_dir_all(&cwd).unwrap();
+    std::fs::create_dir_all(&tmp).unwrap();
+    // The demo as a user runs it: in some directory, with $TRAILGLASS_LAKE set.
+    let demo = |extra: &[&std::ffi::OsStr]| {
+        std::process::Command::new(bin())
+            .arg("demo")
+            .arg("--sample")
+            .arg(sample())
+            .args(extra)
+            .current_dir(&cwd)
+            .env("TRAILGLASS_LAKE", &env_lake)
+            .env("TMPDIR", &tmp)
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("run trailglass demo")
+    };
+    let out = demo(&[]);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!env_lake.exists(), "$TRAILGLASS_LAKE was written: {text}");
+    assert!(
+        !cwd.join("trailglass-lake").exists(),
+        "./trailglass-lake was written: {text}"
+    );
+    let made: Vec<_> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    let lake = made[0].join("lake");
+    assert!(
+        made[0]
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("trailglass-demo-"),
+        "{made:?}"
+    );
+    assert!(lake.join("events").is_dir(), "{text}");
+    assert!(text.contains(lake.to_str().unwrap()), "{text}");
+    assert!(text.contains("0 new"), "{text}");
+
+    // `--lake` after the verb is as explicit as before it.
+    let chosen = w.path().join("chosen");
+    let out = demo(&["--lake".as_ref(), chosen.as_os_str()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(chosen.join("events").is_dir());
+    assert!(!env_lake.exists());
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1);
 }
