@@ -1,7 +1,7 @@
 -- name: sessions
--- description: Break-glass sessions (SPEC §6): role, Identity Center, IAM user console, root and
---   chained role sessions, one row each; and session_events, one row per distinct action of a
---   session, which every rule in rules/ reads.
+-- description: Break-glass sessions (docs/CONTRACT.md §6): role, Identity Center, IAM user
+--   console, root and chained role sessions, one row each; and session_events, one row per
+--   distinct action of a session, which every rule in rules/ reads.
 -- requires:
 --
 -- How it works. Each `-- step: NAME` below is one plain SELECT whose result trailglass keeps as a
@@ -24,7 +24,7 @@
 --   tg_iam, tg_revocations  password, access-key and MFA changes; AWSRevokeOlderSessions
 --   tg_sess      per session: key, id, MFA state, TTL deadline, approval, revocation
 --   session_events  actions with their session and per-event flags
---   sessions     the sessions (SPEC §6 columns)
+--   sessions     the sessions (docs/CONTRACT.md §6 columns)
 -- A credential is matched by "tokens": its issued access key, and its (session ARN, creationdate)
 -- pair. An event carries both; an edge's caller carries both.
 -- $bg_role_patterns, $bg_user_patterns and $bg_root are the configuration as bound values (the

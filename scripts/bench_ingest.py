@@ -40,7 +40,7 @@ def ensure_trail(shape, gib):
         shutil.rmtree(out, ignore_errors=True)
         print(f"generating {gib} GiB, {shape} objects -> {out}", file=sys.stderr)
         # small: 6 accounts x 4 regions x 3 days per GiB of 5-minute files, about 20,700 objects per
-        # GiB (PERF.md's shape): a bigger trail has more days, not bigger objects
+        # GiB (the shape of docs/DESIGN.md "Stage costs"): a bigger trail has more days, not bigger objects
         extra = ["--accounts", "6", "--regions", "4", "--days", str(3 * gib)] if shape == "small" else []
         subprocess.run([BIN, "generate", "--out", out, "--size", f"{gib}GiB", "--shape", shape, "--seed", "20261126"] + extra,
                        check=True)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes testdata/bad/: one file per kind of bad input (RELIABILITY.md R5-R9), deterministically.
+"""Writes testdata/bad/: one file per kind of bad input (docs/CONTRACT.md §9), deterministically.
 
 Each file's expected outcome is in testdata/bad/EXPECTED.json (rows ingested, reject reasons), which
 tests/integration/bad_input.rs checks. Re-run after changing this script: python3 scripts/make-bad-corpus.py

@@ -1,9 +1,9 @@
 //! gzip with every member checked (CRC-32 and length trailer), a decompressed-size cap against
 //! bombs, and a distinct reason for truncation, corruption and trailing bytes.
 //!
-//! libdeflate inflates a whole member in one call at about twice zlib-rs's speed (shared/PERF.md);
-//! gunzip was a third of decoding. It only says "bad data", so a member it refuses is decoded
-//! again by flate2, whose error tells a cut stream from a corrupt one.
+//! libdeflate inflates a whole member in one call at about twice zlib-rs's speed (docs/DESIGN.md,
+//! "Stage costs"); gunzip was a third of decoding. It only says "bad data", so a member it
+//! refuses is decoded again by flate2, whose error tells a cut stream from a corrupt one.
 
 use std::cell::RefCell;
 use std::io::Read;

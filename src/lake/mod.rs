@@ -380,10 +380,10 @@ fn writer_properties() -> WriterProperties {
     use parquet::file::properties::EnabledStatistics;
     use parquet::schema::types::ColumnPath;
     // Row groups ≤ 64k rows keep `_raw` pages and memory bounded. zstd(1) where the bytes are
-    // (PERF.md measured no gain from higher levels); LZ4 for the other columns, which are
-    // dictionary codes, flags and times of a few bytes a row: parquet makes a zstd context per
-    // column chunk, and for some sixty small columns per file those cost more than they saved
-    // (4% of an ingest, for a lake 3% smaller).
+    // (higher levels gained nothing: docs/DESIGN.md, "Stage costs"); LZ4 for the other columns,
+    // which are dictionary codes, flags and times of a few bytes a row: parquet makes a zstd
+    // context per column chunk, and for some sixty small columns per file those cost more than
+    // they saved (4% of an ingest, for a lake 3% smaller).
     let zstd = Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default());
     let mut b = WriterProperties::builder()
         .set_compression(Compression::LZ4_RAW)

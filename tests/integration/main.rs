@@ -10,6 +10,7 @@ mod crash;
 mod identity;
 mod ingest;
 mod realdata;
+mod repo;
 mod s3;
 mod s3util;
 mod sessions;
