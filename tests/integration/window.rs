@@ -248,6 +248,21 @@ fn windowed_answers_equal_the_whole_lake_restricted() {
         canon(&since.iter().collect::<Vec<_>>()),
         canon(&all_sessions.iter().collect::<Vec<_>>())
     );
+    // A catalog query's --since is its `from` parameter.
+    let listed = ndjson(&w.run_code(
+        &[
+            "--config",
+            &c,
+            "query",
+            "breakglass_this_week",
+            "--since",
+            "100000d",
+            "--format",
+            "ndjson",
+        ],
+        0,
+    ));
+    assert_eq!(listed.len(), all_sessions.len());
     let err = w.run_code(&["--config", &c, "sessions", "--since", "soon"], 2);
     assert!(String::from_utf8_lossy(&err.stderr).contains("--since \"soon\" is not a duration"));
 }
