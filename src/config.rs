@@ -53,6 +53,9 @@ pub struct Config {
     pub approvals: Vec<Approval>,
     /// Accounts where any non-break-glass human access is a finding (BG014).
     pub production_accounts: Vec<String>,
+    /// How far before a window (`--since`, `--from`) the catalog still reads, in seconds: the
+    /// longest a credential issued before the window can carry a session into it.
+    pub lookback_seconds: i64,
 }
 
 /// One row of `approvals.csv`: a ticket allowing `principal` (an ARN glob or an actor name) to break
@@ -81,9 +84,15 @@ impl Default for Config {
             approvals_file: None,
             approvals: Vec::new(),
             production_accounts: Vec::new(),
+            lookback_seconds: DEFAULT_LOOKBACK,
         }
     }
 }
+
+/// `GetSessionToken`'s 36 h maximum, plus 12 h: an Identity Center sign-in (whose second factor
+/// decides the session's MFA state) up to a default portal session before the assumption, and
+/// role-chaining hops (1 h each) under a session.
+pub const DEFAULT_LOOKBACK: i64 = 48 * 3600;
 
 /// The file's shape. Unknown keys are errors: a misspelt `ttl` must not silently become the default.
 #[derive(Debug, Deserialize)]
@@ -100,6 +109,7 @@ struct FileBreakglass {
     root: Option<bool>,
     ttl: Option<Spanned<String>>,
     rotate_within: Option<Spanned<String>>,
+    lookback: Option<Spanned<String>>,
     approvals: Option<Spanned<String>>,
     production_accounts: Option<Vec<Spanned<String>>>,
 }
@@ -117,6 +127,7 @@ struct PrintBreakglass<'a> {
     root: bool,
     ttl: String,
     rotate_within: String,
+    lookback: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     approvals: Option<String>,
     production_accounts: &'a [String],
@@ -251,7 +262,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config> {
         let doc: FileDoc = toml::from_str(text).map_err(|e| {
             let msg = e.message().trim().to_string();
-            let hint = "expected form:\n  [breakglass]\n  roles = [\"arn:aws:iam::*:role/BreakGlass*\"]\n  users = [\"arn:aws:iam::*:user/breakglass*\"]\n  root = true\n  ttl = \"1h\"\n  rotate_within = \"24h\"\n  approvals = \"approvals.csv\"\n  production_accounts = [\"111122223333\"]";
+            let hint = "expected form:\n  [breakglass]\n  roles = [\"arn:aws:iam::*:role/BreakGlass*\"]\n  users = [\"arn:aws:iam::*:user/breakglass*\"]\n  root = true\n  ttl = \"1h\"\n  rotate_within = \"24h\"\n  lookback = \"48h\"\n  approvals = \"approvals.csv\"\n  production_accounts = [\"111122223333\"]";
             located(path, text, e.span(), &format!("{msg}\n{hint}"))
         })?;
         let mut cfg = Config {
@@ -283,6 +294,7 @@ impl Config {
                 &bg.rotate_within,
                 &mut cfg.rotate_within_seconds,
             ),
+            ("lookback", &bg.lookback, &mut cfg.lookback_seconds),
         ] {
             if let Some(v) = value {
                 *slot = parse_duration(v.get_ref()).ok_or_else(|| {
@@ -350,6 +362,7 @@ impl Config {
                 root: self.root,
                 ttl: format_duration(self.ttl_seconds),
                 rotate_within: format_duration(self.rotate_within_seconds),
+                lookback: format_duration(self.lookback_seconds),
                 approvals: self
                     .approvals_file
                     .as_ref()

@@ -7,7 +7,7 @@ use arrow::array::{Array, AsArray};
 use datafusion::prelude::{col, in_list, lit};
 
 use super::Cli;
-use super::sessions::{open, parse_flag_time, ts_lit};
+use super::sessions::{open_window, ts_lit, window_flags};
 use crate::error::{Error, Exit};
 use crate::query::catalog::{SEVERITIES, severity_rank};
 use crate::query::{self, Format};
@@ -16,10 +16,15 @@ use crate::query::{self, Format};
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   trailglass findings
+  trailglass findings --since 24h
   trailglass findings --from 2026-03-01 --to 2026-03-08 --severity high
   trailglass findings --rule BG003,BG004 --account 111122223333 --format ndjson
   trailglass findings --fail-on high -q --format json > findings.json   (exit 1 when any)")]
 pub struct FindingsArgs {
+    /// Only findings within this long before now, e.g. 24h, 7d (instead of --from). Like
+    /// --from/--to, it also narrows what is read from the lake (SESSIONS.md, "Windows").
+    #[arg(long, conflicts_with = "from")]
+    pub since: Option<String>,
     /// Only findings at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
     #[arg(long)]
     pub from: Option<String>,
@@ -60,8 +65,8 @@ fn rank(flag: &str, v: &Option<String>) -> Result<Option<usize>> {
 }
 
 pub fn run(args: &FindingsArgs, cli: &Cli) -> Result<Exit> {
-    let from = parse_flag_time("--from", &args.from)?;
-    let to = parse_flag_time("--to", &args.to)?;
+    let window = window_flags(&args.since, &args.from, &args.to)?;
+    let (from, to) = (window.from, window.to);
     let min = rank("--severity", &args.severity)?;
     let fail = rank("--fail-on", &args.fail_on)?;
     let rules: Vec<String> = args
@@ -70,7 +75,7 @@ pub fn run(args: &FindingsArgs, cli: &Cli) -> Result<Exit> {
         .map(|r| r.trim().to_ascii_uppercase())
         .filter(|r| !r.is_empty())
         .collect();
-    let (rt, mut a) = open(cli, args.as_of)?;
+    let (rt, mut a) = open_window(cli, args.as_of, &window)?;
     let known: Vec<String> = a.catalog.rules().map(|q| q.name.clone()).collect();
     if let Some(bad) = rules.iter().find(|r| !known.contains(r)) {
         return Err(Error::Usage(format!(
@@ -110,6 +115,7 @@ pub fn run(args: &FindingsArgs, cli: &Cli) -> Result<Exit> {
     let mut out = std::io::stdout().lock();
     query::write_batches(&mut out, &batches, args.format)?;
     out.flush()?;
+    query::scan::report(&a.ctx, "findings");
     if let Some(f) = fail {
         let hit = batches.iter().any(|b| {
             b.column_by_name("severity").is_some_and(|c| {

@@ -63,6 +63,10 @@ pub struct GenerateArgs {
     /// gzip level 1–9.
     #[arg(long)]
     pub gzip_level: Option<u32>,
+    /// Share (0–0.9) of background events that are AssumeRole* calls by services, Identity Center
+    /// and automation (default 0.12; the sample preset 0).
+    #[arg(long)]
+    pub assume_share: Option<f64>,
     /// Replace an existing trail in --out.
     #[arg(long)]
     pub force: bool,
@@ -96,7 +100,12 @@ pub fn parse_size(s: &str) -> Result<u64> {
 impl GenerateArgs {
     pub fn config(&self) -> Result<GenConfig> {
         let mut c = match self.preset {
-            Some(Preset::Sample) | None => GenConfig::sample(),
+            Some(Preset::Sample) => GenConfig::sample(),
+            // The sample's shape with today's realistic (AssumeRole-heavy) background.
+            None => GenConfig {
+                assume_share: GenConfig::default().assume_share,
+                ..GenConfig::sample()
+            },
             Some(Preset::Bench) => GenConfig::bench_1gib(self.shape.unwrap_or(Shape::Small)),
         };
         if let Some(v) = self.seed {
@@ -129,6 +138,9 @@ impl GenerateArgs {
         }
         if let Some(v) = &self.org_id {
             c.org_id = Some(v.clone());
+        }
+        if let Some(v) = self.assume_share {
+            c.assume_share = v;
         }
         if let Some(v) = self.gzip_level {
             c.gzip_level = v;

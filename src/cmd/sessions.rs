@@ -11,18 +11,24 @@ use crate::config::Config;
 use crate::error::{Error, Exit};
 use crate::lake::{Lake, LakeLocation};
 use crate::query::catalog::{Analysis, Catalog};
+use crate::query::window::Window;
 use crate::query::{self, Format};
 
 /// List break-glass sessions: who broke the glass, when, from where, what they did.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   trailglass sessions
+  trailglass sessions --since 24h
   trailglass sessions --from 2026-03-01 --account 111122223333 --format csv
   trailglass sessions --id 3f1c0d9a2b7e4c11          (one session's timeline)")]
 pub struct SessionsArgs {
     /// Show one session's timeline: its entry event and every action, with the rules' flags.
     #[arg(long)]
     pub id: Option<String>,
+    /// Only sessions that started within this long before now, e.g. 24h, 7d (instead of --from).
+    /// Like --from/--to, it also narrows what is read from the lake (SESSIONS.md, "Windows").
+    #[arg(long, conflicts_with = "from")]
+    pub since: Option<String>,
     /// Only sessions that started at or after this time (RFC 3339 or YYYY-MM-DD, UTC).
     #[arg(long)]
     pub from: Option<String>,
@@ -63,6 +69,29 @@ pub(crate) fn ts_lit(t: DateTime<Utc>) -> datafusion::prelude::Expr {
 
 /// Open the lake, the configuration and the catalog for a read verb.
 pub(crate) fn open(cli: &Cli, as_of: Option<i64>) -> Result<(tokio::runtime::Runtime, Analysis)> {
+    open_window(cli, as_of, &Window::default())
+}
+
+/// The window of `--since`/`--from`/`--to`.
+pub(crate) fn window_flags(
+    since: &Option<String>,
+    from: &Option<String>,
+    to: &Option<String>,
+) -> Result<Window> {
+    Window::from_flags(
+        since.as_deref(),
+        parse_flag_time("--from", from)?,
+        parse_flag_time("--to", to)?,
+        Utc::now(),
+    )
+}
+
+/// [`open`], reading only what sessions starting in `window` need.
+pub(crate) fn open_window(
+    cli: &Cli,
+    as_of: Option<i64>,
+    window: &Window,
+) -> Result<(tokio::runtime::Runtime, Analysis)> {
     let config = Config::load(cli.config.as_deref())?;
     let catalog = Catalog::load()?;
     let rt = crate::lake::runtime().build()?;
@@ -70,14 +99,22 @@ pub(crate) fn open(cli: &Cli, as_of: Option<i64>) -> Result<(tokio::runtime::Run
     let lake = rt
         .block_on(Lake::open(location))
         .map_err(|e| Error::Access(format!("{e:#}")))?;
-    let analysis = rt.block_on(Analysis::open(&lake, as_of, &config, catalog))?;
+    let analysis = rt.block_on(Analysis::open_window(
+        &lake, as_of, &config, catalog, window,
+    ))?;
     Ok((rt, analysis))
 }
 
 pub fn run(args: &SessionsArgs, cli: &Cli) -> Result<Exit> {
-    let from = parse_flag_time("--from", &args.from)?;
-    let to = parse_flag_time("--to", &args.to)?;
-    let (rt, mut a) = open(cli, args.as_of)?;
+    let window = window_flags(&args.since, &args.from, &args.to)?;
+    let (from, to) = (window.from, window.to);
+    // A timeline is asked for by id, whenever the session started: it reads the whole lake.
+    let scan = if args.id.is_some() {
+        Window::default()
+    } else {
+        window
+    };
+    let (rt, mut a) = open_window(cli, args.as_of, &scan)?;
     let mut out = std::io::stdout().lock();
     if let Some(id) = &args.id {
         let (_, batches) =
@@ -101,6 +138,7 @@ pub fn run(args: &SessionsArgs, cli: &Cli) -> Result<Exit> {
         }
         query::write_batches(&mut out, &batches, args.format)?;
         out.flush()?;
+        query::scan::report(&a.ctx, "sessions");
         return Ok(Exit::Ok);
     }
     let batches = rt.block_on(async {
@@ -123,5 +161,6 @@ pub fn run(args: &SessionsArgs, cli: &Cli) -> Result<Exit> {
     })?;
     query::write_batches(&mut out, &batches, args.format)?;
     out.flush()?;
+    query::scan::report(&a.ctx, "sessions");
     Ok(Exit::Ok)
 }

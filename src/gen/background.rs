@@ -72,16 +72,16 @@ pub struct Slot {
 /// Reusable buffers for one writer thread.
 pub struct Scratch {
     pub rec: W,
-    id: W,
-    p: W,
-    resp: W,
-    add: W,
-    res: W,
-    err: String,
-    ev: String,
-    req: String,
-    shared: String,
-    tmp: String,
+    pub(super) id: W,
+    pub(super) p: W,
+    pub(super) resp: W,
+    pub(super) add: W,
+    pub(super) res: W,
+    pub(super) err: String,
+    pub(super) ev: String,
+    pub(super) req: String,
+    pub(super) shared: String,
+    pub(super) tmp: String,
 }
 
 impl Default for Scratch {
@@ -605,6 +605,11 @@ pub fn own_event(
     let t = slot.start + (i64::from(j) * span + g.range(0, span - 1)) / n;
     let a = slot.a;
     let r = slot.r;
+    // No draw at all when the share is 0, so such trails stay byte-identical to older ones.
+    if wd.assume_share > 0.0 && g.chance(wd.assume_share) {
+        super::sts::assume_event(wd, a, r, t, delayed, &mut g, sc);
+        return t;
+    }
     let prod = a == wd.prod && wd.accounts.len() > 1;
     let hb = human_block(wd, t);
     let weights = [

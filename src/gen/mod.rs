@@ -94,6 +94,7 @@ pub mod json;
 pub mod planted;
 pub mod record;
 pub mod rng;
+pub mod sts;
 pub mod time;
 pub mod world;
 
@@ -147,6 +148,10 @@ pub struct GenConfig {
     pub org_id: Option<String>,
     /// gzip level (1–9).
     pub gzip_level: u32,
+    /// Share (0–1) of the background events that are `AssumeRole*` calls of services, Identity
+    /// Center permission sets and automation (`sts::assume_event`). Real organization trails
+    /// have AssumeRole among their top event names; 0 gives the older, STS-quiet traffic.
+    pub assume_share: f64,
 }
 
 impl Default for GenConfig {
@@ -163,6 +168,7 @@ impl Default for GenConfig {
             shape: Shape::Small,
             org_id: None,
             gzip_level: 6,
+            assume_share: 0.12,
         }
     }
 }
@@ -173,6 +179,8 @@ impl GenConfig {
         GenConfig {
             seed: 20_260_301,
             records: 4_800,
+            // The committed sample (and the outputs checked against it) predate the STS traffic.
+            assume_share: 0.0,
             ..GenConfig::default()
         }
     }
@@ -204,6 +212,9 @@ impl GenConfig {
         }
         if self.days == 0 || self.days > 366 {
             bail!("--days must be between 1 and 366");
+        }
+        if !(0.0..=0.9).contains(&self.assume_share) {
+            bail!("--assume-share must be between 0 and 0.9");
         }
         if !(1..=9).contains(&self.gzip_level) {
             bail!("gzip level must be between 1 and 9");

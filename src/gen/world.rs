@@ -64,6 +64,8 @@ pub struct World {
     pub saml_qualifier: String,
     pub mgmt: usize,
     pub prod: usize,
+    /// Share of the indexed background events that are credential-issuing STS calls.
+    pub assume_share: f64,
 }
 
 pub const TAG_ID: u64 = 0x1D;
@@ -142,6 +144,7 @@ impl World {
             mgmt: 0,
             prod: 1.min(accounts.len().saturating_sub(1)),
             accounts,
+            assume_share: cfg.assume_share,
         }
     }
 

@@ -20,6 +20,7 @@
 mod compact;
 mod lock;
 mod read;
+pub use read::ScanRange;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -784,7 +785,8 @@ impl Lake {
         ctx: &datafusion::prelude::SessionContext,
         as_of: Option<i64>,
     ) -> Result<()> {
-        read::LakeSchema::install(ctx, &self.location, self.table(Table::Events)?, as_of)
+        self.register_range(ctx, as_of, read::ScanRange::default())
+            .await
     }
 
     /// Build `identity_events` from every row of `events` and commit it as of batch `n`, the

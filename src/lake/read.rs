@@ -25,6 +25,8 @@ pub(super) struct LakeSchema {
     /// `events`, loaded by `Lake::open` (pinned to `as_of` when reading).
     events: DeltaTable,
     as_of: Option<i64>,
+    /// The rows of `events` and `identity_events` a windowed verb may read (all when unbounded).
+    range: ScanRange,
     /// The other tables, not loaded yet (their object stores are registered already).
     unloaded: Mutex<HashMap<Table, DeltaTable>>,
 }
@@ -35,6 +37,7 @@ impl LakeSchema {
         location: &LakeLocation,
         events: &DeltaTable,
         as_of: Option<i64>,
+        range: ScanRange,
     ) -> anyhow::Result<()> {
         let mut unloaded = HashMap::new();
         for t in Table::ALL.into_iter().filter(|t| *t != Table::Events) {
@@ -49,6 +52,7 @@ impl LakeSchema {
             location: location.clone(),
             events: events.clone(),
             as_of,
+            range,
             unloaded: Mutex::new(unloaded),
         };
         let catalog = ctx
@@ -75,6 +79,7 @@ impl LakeSchema {
             // The same rows, read from `events` (slower, always exact).
             return identity_view(self.events_provider().await?);
         }
+        let windowed = t == Table::IdentityEvents;
         // identity_current has loaded identity_events already.
         if t != Table::IdentityEvents {
             table
@@ -82,10 +87,15 @@ impl LakeSchema {
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot open the Delta table {}: {e}", t.name()))?;
         }
-        Ok(table.table_provider().await?)
+        let p = table.table_provider().await?;
+        if windowed {
+            return self.range.restrict(t, p);
+        }
+        Ok(p)
     }
 
-    /// `events` (at `as_of` when pinned); already loaded, so building a provider does no I/O.
+    /// `events` (at `as_of` when pinned) narrowed to the scan range; already loaded, so building
+    /// a provider does no I/O.
     async fn events_provider(&self) -> anyhow::Result<Arc<dyn TableProvider>> {
         let mut builder = self.events.table_provider();
         if let Some(v) = self.as_of {
@@ -93,7 +103,7 @@ impl LakeSchema {
                 u64::try_from(v).map_err(|_| anyhow::anyhow!("--as-of must not be negative"))?,
             );
         }
-        Ok(builder.await?)
+        self.range.restrict(Table::Events, builder.await?)
     }
 
     /// Whether `identity_events` holds exactly the identity rows of the `events` read here: it
@@ -191,4 +201,77 @@ pub(super) fn identity_view(
     .project(columns)?
     .build()?;
     Ok(Arc::new(datafusion::datasource::ViewTable::new(plan, None)))
+}
+
+/// The time span of `events` (and `identity_events`) a verb reads, inclusive, in microseconds
+/// since the epoch; unbounded ends read everything. A windowed verb reads its window widened by
+/// the look-back (SESSIONS.md, "Windows").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanRange {
+    pub from_us: Option<i64>,
+    pub to_us: Option<i64>,
+}
+
+impl ScanRange {
+    /// `provider` seen through a filter on `dt` (the partitions the Delta provider skips without
+    /// opening them) and on `eventtime` (the files and row groups whose statistics lie outside).
+    /// The filters sit in a view, so the optimizer pushes them into the scan of every statement
+    /// that reads the table.
+    fn restrict(
+        &self,
+        t: Table,
+        provider: Arc<dyn TableProvider>,
+    ) -> anyhow::Result<Arc<dyn TableProvider>> {
+        if self.from_us.is_none() && self.to_us.is_none() {
+            return Ok(provider);
+        }
+        let ts = |us: i64| {
+            lit(datafusion::common::ScalarValue::TimestampMicrosecond(
+                Some(us),
+                Some("UTC".into()),
+            ))
+        };
+        let day = |us: i64| {
+            chrono::DateTime::from_timestamp_micros(us)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .ok_or_else(|| anyhow::anyhow!("a window end out of range"))
+        };
+        let mut filter = lit(true);
+        if let Some(f) = self.from_us {
+            filter = filter
+                .and(col("dt").gt_eq(lit(day(f)?)))
+                .and(col("eventtime").gt_eq(ts(f)));
+        }
+        if let Some(to) = self.to_us {
+            filter = filter
+                .and(col("dt").lt_eq(lit(day(to)?)))
+                .and(col("eventtime").lt_eq(ts(to)));
+        }
+        let plan = LogicalPlanBuilder::scan(
+            t.name(),
+            datafusion::datasource::provider_as_source(provider),
+            None,
+        )?
+        .filter(filter)?
+        .build()?;
+        Ok(Arc::new(datafusion::datasource::ViewTable::new(plan, None)))
+    }
+}
+
+impl super::Lake {
+    /// Register the lake's tables in `ctx`, `events` and `identity_events` narrowed to `range`.
+    pub async fn register_range(
+        &self,
+        ctx: &SessionContext,
+        as_of: Option<i64>,
+        range: ScanRange,
+    ) -> anyhow::Result<()> {
+        LakeSchema::install(
+            ctx,
+            &self.location,
+            self.table(Table::Events)?,
+            as_of,
+            range,
+        )
+    }
 }

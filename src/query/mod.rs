@@ -5,7 +5,9 @@
 
 pub mod catalog;
 mod format;
+pub mod scan;
 pub mod udf;
+pub mod window;
 
 use std::sync::Arc;
 
@@ -22,18 +24,41 @@ use crate::lake::Lake;
 
 /// A session with the lake's tables registered. `as_of` pins `events` to a Delta version.
 pub async fn context(lake: &Lake, as_of: Option<i64>) -> Result<SessionContext> {
+    context_range(lake, as_of, crate::lake::ScanRange::default()).await
+}
+
+/// [`context`] reading only `range` of `events` and `identity_events`.
+pub async fn context_range(
+    lake: &Lake,
+    as_of: Option<i64>,
+    range: crate::lake::ScanRange,
+) -> Result<SessionContext> {
     let config = SessionConfig::new()
+        .with_extension(Arc::new(scan::ScanLog::default()))
         .with_information_schema(true)
         .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
     let runtime = RuntimeEnvBuilder::new()
         // Queries spill or fail cleanly rather than exhaust the machine.
-        .with_memory_pool(Arc::new(FairSpillPool::new(4 << 30)))
+        .with_memory_pool(Arc::new(FairSpillPool::new(memory_limit()?)))
         .build_arc()?;
     let mut ctx = SessionContext::new_with_config_rt(config, runtime);
     // Ad-hoc SQL gets the same functions as the catalog (JSON extraction, ARN globs).
     udf::register(&mut ctx)?;
-    lake.register(&ctx, as_of).await?;
+    lake.register_range(&ctx, as_of, range).await?;
     Ok(ctx)
+}
+
+/// The query memory pool: 4 GiB, or `TRAILGLASS_MEMORY_LIMIT` (e.g. `512MiB`; tests run the
+/// catalog in a small pool to catch operators that are charged far more than they hold).
+fn memory_limit() -> Result<usize> {
+    match std::env::var("TRAILGLASS_MEMORY_LIMIT") {
+        Ok(v) if !v.trim().is_empty() => {
+            let n = crate::cmd::generate::parse_size(&v)
+                .with_context(|| format!("TRAILGLASS_MEMORY_LIMIT={v:?}"))?;
+            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        }
+        _ => Ok(4 << 30),
+    }
 }
 
 /// What ad-hoc SQL may do: read. DDL, DML (including `COPY … TO`) and `SET` are refused.

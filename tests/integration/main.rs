@@ -17,3 +17,4 @@ mod sessions;
 mod sessions_realdata;
 mod slt;
 mod util;
+mod window;

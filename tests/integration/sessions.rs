@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::util::{Workdir, repo};
 
 /// Rows of a verb's `--format ndjson` output.
-fn ndjson(out: &std::process::Output) -> Vec<Value> {
+pub(super) fn ndjson(out: &std::process::Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
@@ -35,7 +35,7 @@ fn text(v: Option<&Value>) -> Option<String> {
 }
 
 /// Compare trailglass's sessions and findings with an answer key; returns the mismatches.
-fn compare(sessions: &[Value], findings: &[Value], key: &Value) -> Vec<String> {
+pub(super) fn compare(sessions: &[Value], findings: &[Value], key: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     let expected: BTreeMap<String, &Value> = key["sessions"]
         .as_array()
