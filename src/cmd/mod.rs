@@ -3,14 +3,17 @@
 pub mod compact;
 pub mod config;
 pub mod demo;
+pub mod evidence;
 pub mod findings;
 pub mod generate;
 pub mod ingest;
+pub mod keygen;
 pub mod mirror;
 pub mod queries;
 pub mod query;
 pub mod sessions;
 pub mod sql;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -59,6 +62,9 @@ pub enum Command {
     Config(config::ConfigArgs),
     Compact(compact::CompactArgs),
     Demo(demo::DemoArgs),
+    Evidence(evidence::EvidenceArgs),
+    Verify(verify::VerifyArgs),
+    Keygen(keygen::KeygenArgs),
     /// Write a synthetic organization trail with planted break-glass sessions and its answer key.
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
@@ -77,6 +83,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Config(a) => config::run(a, &cli),
         Command::Compact(a) => compact::run(a, &cli),
         Command::Demo(a) => demo::run(a, &cli),
+        Command::Evidence(a) => evidence::run(a, &cli),
+        Command::Verify(a) => verify::run(a, &cli),
+        Command::Keygen(a) => keygen::run(a, &cli),
         Command::Generate(a) => generate::run(a).map(|_| Exit::Ok),
     }
 }

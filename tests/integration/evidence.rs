@@ -1,0 +1,762 @@
+//! Issue 19: evidence bundles. An untouched bundle verifies (directory and zip) and every
+//! tampering is caught and named; the `VERIFY.txt` recipe works with sha256sum and openssl
+//! alone; `events.jsonl` is the sample trail's records byte for byte; bundles are reproducible;
+//! bad session ids and output paths are refused without writing outside the bundle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::util::{Workdir, copy_tree, repo, sample, walk};
+
+/// One lake of the sample trail, ingested once and only read by these tests.
+fn lake() -> &'static Workdir {
+    static LAKE: OnceLock<Workdir> = OnceLock::new();
+    LAKE.get_or_init(|| {
+        let w = Workdir::new();
+        w.ingest(&sample(), &[]);
+        w
+    })
+}
+
+fn config() -> String {
+    repo()
+        .join("testdata/sample/trailglass.toml")
+        .to_str()
+        .expect("utf-8")
+        .to_string()
+}
+
+fn key() -> Value {
+    serde_json::from_slice(
+        &std::fs::read(repo().join("testdata/sample/answer-key.json")).expect("answer key"),
+    )
+    .expect("answer key JSON")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// Run `trailglass --config SAMPLE ARGS` against the shared lake and require `code`.
+fn tg(args: &[&str], code: i32) -> Output {
+    let cfg = config();
+    let mut all = vec!["--config", cfg.as_str()];
+    all.extend_from_slice(args);
+    lake().run_code(&all, code)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The role session with MFA: findings, a record delivered twice and one delivered late.
+const DUP_AND_LATE: &str = "e5c218bb58e4ea8a";
+/// The IAM user console session whose entry event was delivered twice.
+const ENTRY_TWICE: &str = "37d3fe883852b196";
+
+fn bundle(dir: &Path, id: &str, extra: &[&str]) -> PathBuf {
+    let out = dir.join(format!("b-{id}"));
+    let mut args = vec![
+        "evidence",
+        id,
+        "--out",
+        s(&out),
+        "--created",
+        "2026-03-04T05:06:07Z",
+    ];
+    args.extend_from_slice(extra);
+    tg(&args, 0);
+    out
+}
+
+fn keygen(dir: &Path, name: &str) -> PathBuf {
+    let k = dir.join(name);
+    tg(&["keygen", "--out", s(&k)], 0);
+    k
+}
+
+/// `verify`, requiring `code`; returns stderr.
+fn verify(bundle: &Path, extra: &[&str], code: i32) -> String {
+    let mut args = vec!["verify", s(bundle)];
+    args.extend_from_slice(extra);
+    stderr(&tg(&args, code))
+}
+
+fn copy(from: &Path, to: &Path) -> PathBuf {
+    std::fs::create_dir_all(to).expect("mkdir");
+    copy_tree(from, to);
+    to.to_path_buf()
+}
+
+#[test]
+fn signed_bundle_verifies_and_every_tampering_is_named() {
+    let w = Workdir::new();
+    let k = keygen(w.path(), "ev.key");
+    let b = bundle(w.path(), DUP_AND_LATE, &["--sign-key", s(&k)]);
+    let pub_key = format!("{}.pub", s(&k));
+    let out = tg(&["verify", s(&b), "--public-key", &pub_key], 0);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("signed by key sha256:"),
+        "{out:?}"
+    );
+    let names: Vec<String> = walk(&b)
+        .iter()
+        .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
+        .collect();
+    // Exactly the fixed names (a period bundle has sessions.json instead of session.json).
+    let mut want: Vec<&str> = crate::evidence::name::FILES
+        .iter()
+        .copied()
+        .filter(|n| *n != "sessions.json")
+        .collect();
+    want.sort();
+    let mut got: Vec<&str> = names.iter().map(String::as_str).collect();
+    got.sort();
+    assert_eq!(got, want);
+    for (i, n) in names.iter().enumerate() {
+        // One byte flipped, at a different position in each file.
+        let t = copy(&b, &w.path().join(format!("flip-{i}")));
+        let p = t.join(n);
+        let mut bytes = std::fs::read(&p).expect("read");
+        let at = (i * 7919) % bytes.len();
+        bytes[at] ^= 0x01;
+        std::fs::write(&p, &bytes).expect("write");
+        let e = verify(&t, &[], 1);
+        assert!(e.contains(n.as_str()), "flipped {n}: {e}");
+        // Deleted.
+        let t = copy(&b, &w.path().join(format!("del-{i}")));
+        std::fs::remove_file(t.join(n)).expect("rm");
+        let e = verify(&t, &[], 1);
+        assert!(e.contains(n.as_str()), "deleted {n}: {e}");
+    }
+    // Added.
+    let t = copy(&b, &w.path().join("added"));
+    std::fs::write(t.join("notes.txt"), b"hi").expect("write");
+    assert!(verify(&t, &[], 1).contains("notes.txt"));
+    // The manifest edited (still valid JSON) without re-signing.
+    let t = copy(&b, &w.path().join("edited"));
+    let m = std::fs::read_to_string(t.join("manifest.json")).expect("manifest");
+    std::fs::write(
+        t.join("manifest.json"),
+        m.replace("2026-03-04T05:06:07Z", "2026-03-04T05:06:08Z"),
+    )
+    .expect("write");
+    assert!(verify(&t, &[], 1).contains("manifest"));
+    // manifest.pub swapped for another key: the signature no longer verifies, and the key is
+    // named; with --public-key the expected key is named too.
+    let other = keygen(w.path(), "other.key");
+    let t = copy(&b, &w.path().join("swapped"));
+    std::fs::copy(format!("{}.pub", s(&other)), t.join("manifest.pub")).expect("cp");
+    let e = verify(&t, &[], 1);
+    assert!(e.contains("manifest.pub") && e.contains("sha256:"), "{e}");
+    let e = verify(&b, &["--public-key", &format!("{}.pub", s(&other))], 1);
+    assert!(
+        e.contains("manifest.pub") && e.contains("expected key"),
+        "{e}"
+    );
+    // Re-signed with another key (manifest.sig and manifest.pub both replaced): self-consistent,
+    // so only --public-key catches it.
+    let t = copy(&b, &w.path().join("resigned"));
+    std::fs::remove_file(t.join("manifest.sig")).expect("rm");
+    std::fs::remove_file(t.join("manifest.pub")).expect("rm");
+    assert!(verify(&t, &["--public-key", &pub_key], 1).contains("unsigned"));
+    // A truncated signature.
+    let t = copy(&b, &w.path().join("truncated"));
+    std::fs::write(
+        t.join("manifest.sig"),
+        &std::fs::read(b.join("manifest.sig")).expect("sig")[..63],
+    )
+    .expect("write");
+    assert!(verify(&t, &[], 1).contains("manifest.sig"));
+    // Not a bundle: exit 2.
+    let empty = w.path().join("empty");
+    std::fs::create_dir(&empty).expect("mkdir");
+    verify(&empty, &[], 2);
+    verify(&w.path().join("nowhere"), &[], 2);
+    let text = w.path().join("plain.txt");
+    std::fs::write(&text, b"not a zip").expect("write");
+    verify(&text, &[], 2);
+}
+
+#[test]
+fn unsigned_bundle_verifies_and_says_so() {
+    let w = Workdir::new();
+    let b = bundle(w.path(), ENTRY_TWICE, &[]);
+    let out = tg(&["verify", s(&b)], 0);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("UNSIGNED"));
+    let k = keygen(w.path(), "k");
+    let e = verify(&b, &["--public-key", &format!("{}.pub", s(&k))], 1);
+    assert!(e.contains("unsigned"), "{e}");
+}
+
+/// The `VERIFY.txt` script, run with `sh` in the bundle directory.
+fn run_recipe(dir: &Path) -> Output {
+    let text = std::fs::read_to_string(dir.join("VERIFY.txt")).expect("VERIFY.txt");
+    let script = trailglass_recipe_script(&text);
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .expect("sh")
+}
+
+fn trailglass_recipe_script(text: &str) -> String {
+    crate::evidence::recipe::script(text)
+        .expect("VERIFY.txt has a script block")
+        .to_string()
+}
+
+#[test]
+fn verify_txt_recipe_checks_with_sha256sum_and_openssl_alone() {
+    let w = Workdir::new();
+    let k = keygen(w.path(), "ev.key");
+    for (label, extra) in [("signed", vec!["--sign-key", s(&k)]), ("unsigned", vec![])] {
+        let b = bundle(&w.path().join(label), DUP_AND_LATE, &extra);
+        let ok = run_recipe(&b);
+        assert!(
+            ok.status.success() && String::from_utf8_lossy(&ok.stdout).contains("bundle verified"),
+            "{label}: {}\n{}",
+            String::from_utf8_lossy(&ok.stdout),
+            stderr(&ok)
+        );
+        // A record changed, with SHA256SUMS updated to match: the manifest's hash of SHA256SUMS
+        // still catches it.
+        let t = copy(&b, &w.path().join(format!("{label}-t1")));
+        let ev = t.join("events.jsonl");
+        let mut bytes = std::fs::read(&ev).expect("read");
+        bytes[10] ^= 0x01;
+        std::fs::write(&ev, &bytes).expect("write");
+        assert!(
+            !run_recipe(&t).status.success(),
+            "{label}: changed record passed"
+        );
+        let sums = std::fs::read_to_string(t.join("SHA256SUMS")).expect("sums");
+        let new_hash = crate::evidence::manifest::sha256_hex(&bytes);
+        let sums: String = sums
+            .lines()
+            .map(|l| {
+                if l.ends_with("  events.jsonl") {
+                    format!("{new_hash}  events.jsonl\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(t.join("SHA256SUMS"), sums).expect("write");
+        assert!(
+            !run_recipe(&t).status.success(),
+            "{label}: rewritten sums passed"
+        );
+        // An added file.
+        let t = copy(&b, &w.path().join(format!("{label}-t2")));
+        std::fs::write(t.join("extra.txt"), b"x").expect("write");
+        assert!(
+            !run_recipe(&t).status.success(),
+            "{label}: added file passed"
+        );
+    }
+    // An edited manifest of a signed bundle fails the openssl signature check.
+    let b = bundle(
+        &w.path().join("signed2"),
+        DUP_AND_LATE,
+        &["--sign-key", s(&k)],
+    );
+    let m = std::fs::read_to_string(b.join("manifest.json")).expect("manifest");
+    std::fs::write(
+        b.join("manifest.json"),
+        m.replace("\"records\"", "\"Records\""),
+    )
+    .expect("write");
+    assert!(!run_recipe(&b).status.success());
+}
+
+// ---- events.jsonl against the source files ------------------------------------------------
+
+#[derive(serde::Deserialize)]
+struct LogFile<'a> {
+    #[serde(borrow, rename = "Records")]
+    records: Vec<&'a RawValue>,
+}
+
+/// One delivered copy of a record in the source files.
+struct Copy {
+    text: String,
+    /// (delivery stamp in the file name, key, index): first delivered is smallest.
+    order: (String, String, usize),
+    time: i64,
+    key: Option<String>,
+    late: bool,
+}
+
+/// Every record of the sample trail's log files, by event id, every delivered copy.
+fn source_records() -> BTreeMap<String, Vec<Copy>> {
+    let mut out: BTreeMap<String, Vec<Copy>> = BTreeMap::new();
+    let root = sample();
+    for p in walk(&root) {
+        let rel = p
+            .strip_prefix(&root)
+            .expect("inside")
+            .to_string_lossy()
+            .into_owned();
+        if !rel.contains("/CloudTrail/") || !rel.ends_with(".json.gz") {
+            continue;
+        }
+        let mut text = String::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(&p).expect("open"))
+            .read_to_string(&mut text)
+            .expect("gunzip");
+        let file: LogFile = serde_json::from_str(&text).expect("log file JSON");
+        let stamp = crate::evidence::bundle::delivery_stamp(&rel).to_string();
+        for (i, r) in file.records.iter().enumerate() {
+            let v: Value = serde_json::from_str(r.get()).expect("record");
+            let id = v["eventID"].as_str().expect("eventID").to_string();
+            let time = chrono::DateTime::parse_from_rfc3339(v["eventTime"].as_str().expect("time"))
+                .expect("RFC 3339")
+                .timestamp_micros();
+            out.entry(id).or_default().push(Copy {
+                text: r.get().to_string(),
+                order: (stamp.clone(), rel.clone(), i),
+                time,
+                key: v["userIdentity"]["accessKeyId"]
+                    .as_str()
+                    .map(str::to_string),
+                late: v["addendum"]["reason"].as_str() == Some("DELIVERY_DELAY"),
+            });
+        }
+    }
+    out
+}
+
+/// The expected `events.jsonl` of `sessions` (answer-key rows): the entry record and every record
+/// carrying the session's key, the first delivered copy of each, in time order.
+fn expected_lines(
+    src: &BTreeMap<String, Vec<Copy>>,
+    sessions: &[&Value],
+) -> (String, usize, usize) {
+    let mut ids = BTreeSet::new();
+    for sess in sessions {
+        let key = sess["access_key_id"].as_str().expect("key");
+        let entry = sess["entry_event_id"].as_str();
+        let actions: BTreeSet<&String> = src
+            .iter()
+            .filter(|(id, c)| Some(id.as_str()) != entry && c[0].key.as_deref() == Some(key))
+            .map(|(id, _)| id)
+            .collect();
+        // The oracle agrees with the answer key's action count before it is trusted.
+        assert_eq!(
+            actions.len() as u64,
+            sess["events"].as_u64().expect("events"),
+            "{}",
+            sess["session_id"]
+        );
+        ids.extend(actions.into_iter().cloned());
+        if let Some(e) = entry {
+            ids.insert(e.to_string());
+        }
+    }
+    let mut rows: Vec<(i64, &String, &Copy)> = ids
+        .iter()
+        .map(|id| {
+            let first = src[id]
+                .iter()
+                .min_by(|a, b| a.order.cmp(&b.order))
+                .expect("a copy");
+            (first.time, id, first)
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let dups = ids.iter().filter(|id| src[*id].len() > 1).count();
+    let late = ids
+        .iter()
+        .filter(|id| src[*id].iter().any(|c| c.late))
+        .count();
+    let text = rows.iter().map(|r| format!("{}\n", r.2.text)).collect();
+    (text, dups, late)
+}
+
+/// The `_raw` column of a Parquet file, in row order; asserts the lake's other columns are there.
+fn parquet_raw(path: &Path) -> Vec<String> {
+    use arrow::array::{Array, AsArray};
+    let f = std::fs::File::open(path).expect("events.parquet");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f)
+        .expect("a Parquet file")
+        .build()
+        .expect("reader");
+    let mut out = Vec::new();
+    for b in reader {
+        let b = b.expect("batch");
+        for c in [
+            "eventtime",
+            "eventname",
+            "useridentity",
+            "_source",
+            "_record",
+            "dt",
+        ] {
+            assert!(b.column_by_name(c).is_some(), "events.parquet has no {c}");
+        }
+        let raw = arrow::compute::cast(
+            b.column_by_name("_raw").expect("_raw"),
+            &arrow::datatypes::DataType::Utf8,
+        )
+        .expect("text");
+        let raw = raw.as_string::<i32>();
+        out.extend((0..raw.len()).map(|i| raw.value(i).to_string()));
+    }
+    out
+}
+
+#[test]
+fn events_jsonl_is_the_sessions_records_byte_for_byte() {
+    let src = source_records();
+    let k = key();
+    let sessions: Vec<&Value> = k["sessions"].as_array().expect("sessions").iter().collect();
+    let by_id = |id: &str| -> &Value {
+        sessions
+            .iter()
+            .find(|s| s["session_id"] == id)
+            .copied()
+            .expect("session in the key")
+    };
+    let w = Workdir::new();
+    for (id, dups, late) in [(DUP_AND_LATE, 1, 1), (ENTRY_TWICE, 1, 0)] {
+        let b = bundle(w.path(), id, &[]);
+        let (want, d, l) = expected_lines(&src, &[by_id(id)]);
+        // The cases this test is about are really there.
+        assert_eq!((d, l), (dups, late), "{id}: duplicate and late records");
+        let got = std::fs::read_to_string(b.join("events.jsonl")).expect("events.jsonl");
+        assert!(
+            got == want,
+            "{id}: events.jsonl differs from the source records"
+        );
+        // events.parquet: the same records, in the same order, with the lake's columns.
+        assert_eq!(
+            parquet_raw(&b.join("events.parquet")),
+            want.lines().collect::<Vec<_>>(),
+            "{id}"
+        );
+        let m: Value =
+            serde_json::from_slice(&std::fs::read(b.join("manifest.json")).expect("m")).expect("m");
+        assert_eq!(m["events"]["duplicate_copies"], dups as u64, "{id}");
+        assert_eq!(m["events"]["compacted"], serde_json::json!([]));
+    }
+    // Every session of the sample at once: a period bundle from before the earliest entry.
+    let out = w.path().join("all");
+    tg(
+        &[
+            "evidence",
+            "--from",
+            "2026-02-28",
+            "--to",
+            "2026-03-03",
+            "--out",
+            s(&out),
+        ],
+        0,
+    );
+    let (want, d, l) = expected_lines(&src, &sessions);
+    assert!(d >= 4 && l >= 2, "{d} {l}");
+    let got = std::fs::read_to_string(out.join("events.jsonl")).expect("events.jsonl");
+    assert_eq!(got.lines().count(), want.lines().count());
+    assert!(
+        got == want,
+        "period events.jsonl differs from the source records"
+    );
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(out.join("sessions.json")).expect("s")).expect("s");
+    assert_eq!(
+        doc["sessions"].as_array().map(Vec::len),
+        Some(sessions.len())
+    );
+    // Parents and children: every chained session names its parent, which lists it as a child.
+    let rows = doc["sessions"].as_array().expect("sessions");
+    for row in rows {
+        if let Some(p) = row["parent_session_id"].as_str() {
+            assert_eq!(row["parents"][0], p);
+            let parent = rows
+                .iter()
+                .find(|r| r["session_id"] == p)
+                .expect("parent in the bundle");
+            let children = parent["children"].as_array().expect("children");
+            assert!(children.contains(&row["session_id"]));
+        }
+    }
+    verify(&out, &[], 0);
+}
+
+#[test]
+fn timeline_html_is_self_contained_and_shows_every_action() {
+    let w = Workdir::new();
+    let b = bundle(w.path(), DUP_AND_LATE, &[]);
+    let html = std::fs::read_to_string(b.join("timeline.html")).expect("timeline.html");
+    let csv = std::fs::read_to_string(b.join("timeline.csv")).expect("timeline.csv");
+    for line in csv.lines().skip(1) {
+        let eid = line.rsplit(',').next().expect("eventid");
+        assert!(
+            html.contains(&format!("data-eventid=\"{eid}\"")),
+            "{eid} not on the page"
+        );
+    }
+    assert!(html.contains("id=\"ttl\"") && html.contains("id=\"entry\""));
+    assert!(html.contains("MFA at entry: yes"));
+    assert!(html.contains("CHG-1003 ("), "approval window shown");
+    assert!(html.contains("class=\"hit\"") && html.contains("BG007"));
+    let no_ns = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    for external in [
+        "http:", "https:", "<script", "<link", "@import", "url(", " src=",
+    ] {
+        assert!(
+            !no_ns.contains(external),
+            "timeline.html references {external}"
+        );
+    }
+}
+
+#[test]
+fn a_period_without_sessions_is_a_valid_signed_bundle_that_says_so() {
+    let w = Workdir::new();
+    let k = keygen(w.path(), "k");
+    let out = w.path().join("empty.zip");
+    let period = [
+        "evidence",
+        "--from",
+        "2020-01-01",
+        "--to",
+        "2020-01-02",
+        "--out",
+    ];
+    let mut args = period.to_vec();
+    args.extend([s(&out), "--sign-key", s(&k)]);
+    tg(&args, 0);
+    verify(&out, &["--public-key", &format!("{}.pub", s(&k))], 0);
+    let dir = w.path().join("empty-dir");
+    let mut args = period.to_vec();
+    args.push(s(&dir));
+    tg(&args, 0);
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("sessions.json")).expect("s")).expect("s");
+    assert_eq!(doc["sessions"], serde_json::json!([]));
+    assert!(
+        doc["note"]
+            .as_str()
+            .expect("note")
+            .contains("no break-glass session")
+    );
+    assert_eq!(
+        std::fs::read(dir.join("events.jsonl")).expect("events"),
+        b""
+    );
+    let html = std::fs::read_to_string(dir.join("timeline.html")).expect("html");
+    assert!(html.contains("no-sessions"));
+}
+
+#[test]
+fn sources_and_manifest_describe_the_export() {
+    let w = Workdir::new();
+    let b = bundle(w.path(), DUP_AND_LATE, &[]);
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(b.join("manifest.json")).expect("m")).expect("m");
+    assert_eq!(m["format"], "trailglass-evidence");
+    assert_eq!(m["created"], "2026-03-04T05:06:07Z");
+    assert!(m["lake"]["table_versions"]["events"].as_i64().is_some());
+    assert_eq!(
+        m["config"]["sha256"].as_str(),
+        Some(
+            crate::evidence::manifest::sha256_hex(
+                &std::fs::read(b.join("config.toml")).expect("c")
+            )
+            .as_str()
+        )
+    );
+    // The session id is a bound value, never part of the SQL text.
+    let q = m["queries"].as_array().expect("queries");
+    assert!(q.iter().any(|q| q["params"]["session_id"] == DUP_AND_LATE));
+    assert!(
+        q.iter()
+            .all(|q| !q["sql"].as_str().unwrap_or("").contains(DUP_AND_LATE))
+    );
+    let sources: Value =
+        serde_json::from_slice(&std::fs::read(b.join("sources.json")).expect("s")).expect("s");
+    let sources = sources.as_array().expect("array");
+    assert!(!sources.is_empty());
+    for o in sources {
+        let key = o["key"].as_str().expect("key");
+        let file = sample().join(key);
+        assert!(file.is_file(), "{key}");
+        assert_eq!(o["digest_status"], "unknown");
+        assert!(!o["etag"].as_str().unwrap_or("").is_empty(), "{o}");
+        let bytes = std::fs::read(&file).expect("source object");
+        assert_eq!(o["size"].as_u64(), Some(bytes.len() as u64), "{o}");
+        assert_eq!(
+            o["sha256"].as_str(),
+            Some(crate::evidence::manifest::sha256_hex(&bytes).as_str()),
+            "{o}"
+        );
+    }
+    let sess: Value =
+        serde_json::from_slice(&std::fs::read(b.join("session.json")).expect("s")).expect("s");
+    assert_eq!(sess["session_id"], DUP_AND_LATE);
+    let csv = std::fs::read_to_string(b.join("timeline.csv")).expect("csv");
+    assert!(csv.starts_with("session_id,eventtime,step,"));
+    // Every action of the session (the answer key's count), findings marked by rule.
+    assert_eq!(csv.lines().filter(|l| l.contains(",action,")).count(), 13);
+    assert!(csv.lines().any(|l| l.contains(",BG007,")), "{csv}");
+    let findings: Value =
+        serde_json::from_slice(&std::fs::read(b.join("findings.json")).expect("f")).expect("f");
+    assert!(!findings.as_array().expect("array").is_empty());
+}
+
+#[test]
+fn zip_and_directory_bundles_are_reproducible() {
+    let w = Workdir::new();
+    let k = keygen(w.path(), "ev.key");
+    let z1 = w.path().join("one.zip");
+    let z2 = w.path().join("two.zip");
+    for z in [&z1, &z2] {
+        tg(
+            &[
+                "evidence",
+                DUP_AND_LATE,
+                "--out",
+                s(z),
+                "--created",
+                "2026-03-04T00:00:00Z",
+                "--sign-key",
+                s(&k),
+            ],
+            0,
+        );
+    }
+    assert!(std::fs::read(&z1).expect("z1") == std::fs::read(&z2).expect("z2"));
+    verify(&z1, &["--public-key", &format!("{}.pub", s(&k))], 0);
+    let t = std::process::Command::new("unzip")
+        .arg("-t")
+        .arg(&z1)
+        .output()
+        .expect("unzip");
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stdout));
+    // The zip holds exactly the directory bundle's files, with SOURCE_DATE_EPOCH as the time.
+    let d1 = w.path().join("d1");
+    let d2 = w.path().join("d2");
+    for d in [&d1, &d2] {
+        lake()
+            .cmd()
+            .env("SOURCE_DATE_EPOCH", "1772582400")
+            .args([
+                "--config",
+                &config(),
+                "evidence",
+                DUP_AND_LATE,
+                "--out",
+                s(d),
+                "--sign-key",
+                s(&k),
+            ])
+            .output()
+            .expect("run");
+    }
+    for f in walk(&d1) {
+        let n = f.file_name().expect("name");
+        assert!(
+            std::fs::read(&f).expect("a") == std::fs::read(d2.join(n)).expect("b"),
+            "{n:?} differs"
+        );
+    }
+    assert!(
+        std::fs::read(d1.join("manifest.json")).expect("m1")
+            == std::fs::read(d1.join("manifest.json")).expect("m2")
+    );
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(d1.join("manifest.json")).expect("m")).expect("m");
+    assert_eq!(m["created"], "2026-03-04T00:00:00Z");
+    // A byte of a stored entry flipped inside the zip: named.
+    let mut bytes = std::fs::read(&z1).expect("zip");
+    // The local header's name is followed directly by the data (no extra field).
+    let at = bytes
+        .windows(b"events.jsonl{".len())
+        .position(|w| w == b"events.jsonl{")
+        .expect("entry")
+        + b"events.jsonl".len()
+        + 5;
+    bytes[at] ^= 0x01;
+    let bad = w.path().join("bad.zip");
+    std::fs::write(&bad, &bytes).expect("write");
+    assert!(verify(&bad, &[], 1).contains("events.jsonl"));
+}
+
+#[test]
+fn bad_ids_and_outputs_are_refused_and_nothing_leaves_the_bundle() {
+    let w = Workdir::new();
+    let before = walk(w.path());
+    for id in [
+        "no-such-session",
+        "../../escape",
+        "/etc/passwd",
+        "a/../../x",
+        "%2e%2e/x",
+    ] {
+        let out = w.path().join("out").join("b");
+        let e = stderr(&tg(&["evidence", id, "--out", s(&out)], 2));
+        assert!(e.contains("no session"), "{id}: {e}");
+        assert!(!out.exists(), "{id}");
+    }
+    // Nothing new anywhere in the work directory (no staging leftovers either).
+    assert_eq!(walk(w.path()), before);
+    // An existing, non-empty --out is refused unless --force; a symlink planted there is
+    // replaced, never followed.
+    let out = w.path().join("case");
+    std::fs::create_dir(&out).expect("mkdir");
+    let outside = w.path().join("outside.txt");
+    std::fs::write(&outside, b"keep").expect("write");
+    std::os::unix::fs::symlink(&outside, out.join("events.jsonl")).expect("symlink");
+    let e = stderr(&tg(&["evidence", DUP_AND_LATE, "--out", s(&out)], 2));
+    assert!(e.contains("--force"), "{e}");
+    tg(&["evidence", DUP_AND_LATE, "--out", s(&out), "--force"], 0);
+    assert_eq!(std::fs::read(&outside).expect("outside"), b"keep");
+    assert!(
+        !std::fs::symlink_metadata(out.join("events.jsonl"))
+            .expect("f")
+            .file_type()
+            .is_symlink()
+    );
+    verify(&out, &[], 0);
+    let leftovers: Vec<PathBuf> = std::fs::read_dir(w.path())
+        .expect("ls")
+        .map(|e| e.expect("e").path())
+        .filter(|p| p.to_string_lossy().contains(".partial-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn keygen_writes_an_owner_only_key_openssl_reads() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = Workdir::new();
+    let k = keygen(w.path(), "k.pem");
+    let mode = std::fs::metadata(&k).expect("key").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let public = format!("{}.pub", s(&k));
+    let o = std::process::Command::new("openssl")
+        .args(["pkey", "-pubin", "-in", &public, "-noout", "-text"])
+        .output()
+        .expect("openssl");
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("ED25519"),
+        "{o:?}"
+    );
+    let o = std::process::Command::new("openssl")
+        .args(["pkey", "-in", s(&k), "-noout"])
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Not over an existing key.
+    let e = stderr(&tg(&["keygen", "--out", s(&k)], 2));
+    assert!(e.contains("--force"), "{e}");
+}
