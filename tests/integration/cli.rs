@@ -164,4 +164,8 @@ fn demo_runs_on_the_bundled_sample() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("Ingest it again"), "{text}");
     assert!(text.contains("0 new"), "second ingest adds nothing: {text}");
+    // Issue 19: the demo writes an evidence bundle and verifies it.
+    assert!(text.contains("verified:"), "{text}");
+    let bundle = w.path().join("lake-evidence");
+    w.run_code(&["verify", bundle.to_str().unwrap()], 0);
 }

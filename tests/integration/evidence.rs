@@ -760,3 +760,51 @@ fn keygen_writes_an_owner_only_key_openssl_reads() {
     let e = stderr(&tg(&["keygen", "--out", s(&k)], 2));
     assert!(e.contains("--force"), "{e}");
 }
+
+#[test]
+fn a_multi_line_original_is_written_compacted_and_listed() {
+    // A hand-made copy of the trail in which one record of a session spans lines.
+    let src = source_records();
+    let k = key();
+    let sess = k["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .find(|s| s["session_id"] == ENTRY_TWICE)
+        .expect("session");
+    let akey = sess["access_key_id"].as_str().expect("key");
+    let (id, copy) = src
+        .iter()
+        .find(|(_, c)| c.len() == 1 && c[0].key.as_deref() == Some(akey))
+        .map(|(id, c)| (id.clone(), &c[0]))
+        .expect("an action delivered once");
+    let w = Workdir::new();
+    let trail = w.path().join("trail");
+    copy_tree(&sample(), &trail);
+    let file = trail.join(&copy.order.1);
+    let mut text = String::new();
+    flate2::read::MultiGzDecoder::new(std::fs::File::open(&file).expect("open"))
+        .read_to_string(&mut text)
+        .expect("gunzip");
+    let spread = copy.text.replace(",\"", ",\n    \"");
+    assert_ne!(spread, copy.text);
+    let text = text.replacen(&copy.text, &spread, 1);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, text.as_bytes()).expect("gzip");
+    std::fs::write(&file, gz.finish().expect("gzip")).expect("write");
+    w.ingest(&trail, &[]);
+    let out = w.path().join("b");
+    let cfg = config();
+    w.run_code(
+        &["--config", &cfg, "evidence", ENTRY_TWICE, "--out", s(&out)],
+        0,
+    );
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).expect("m")).expect("m");
+    assert_eq!(m["events"]["compacted"], serde_json::json!([id]));
+    // Compacting the multi-line copy gives back the single-line original, byte for byte.
+    let got = std::fs::read_to_string(out.join("events.jsonl")).expect("events");
+    let (want, _, _) = expected_lines(&src, &[sess]);
+    assert!(got == want, "events.jsonl differs");
+    w.run_code(&["verify", s(&out)], 0);
+}
