@@ -10,8 +10,9 @@ use super::sessions::{open, parse_flag_time};
 use crate::config::Config;
 use crate::error::{Error, Exit};
 use crate::evidence::bundle::{self, Plan, Subject};
+use crate::evidence::kms::KmsSigner;
 use crate::evidence::manifest::LakeRead;
-use crate::evidence::sign::LocalKey;
+use crate::evidence::sign::{LocalKey, Signer};
 use crate::lake::LakeLocation;
 
 /// Export a verifiable evidence bundle: one session (or every session of a period), its
@@ -52,8 +53,12 @@ pub struct EvidenceArgs {
     #[arg(long)]
     pub created: Option<String>,
     /// Sign the manifest with this Ed25519 private key (PEM; see `trailglass keygen`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "sign")]
     pub sign_key: Option<PathBuf>,
+    /// Sign the manifest with an asymmetric AWS KMS key: kms:KEY_ID_OR_ARN (ECC_NIST_P256;
+    /// needs kms:DescribeKey, kms:GetPublicKey and kms:Sign).
+    #[arg(long, value_name = "kms:KEY")]
+    pub sign: Option<String>,
 }
 
 /// `--created`, else `SOURCE_DATE_EPOCH`, else now (to the second).
@@ -95,10 +100,24 @@ pub fn run(args: &EvidenceArgs, cli: &Cli) -> Result<Exit> {
     };
     let created = created(args)?;
     bundle::check_out(&args.out, args.force)?;
-    let signer = args.sign_key.as_deref().map(LocalKey::read).transpose()?;
+    let local = args.sign_key.as_deref().map(LocalKey::read).transpose()?;
+    let kms_key = match &args.sign {
+        None => None,
+        Some(s) => Some(s.strip_prefix("kms:").ok_or_else(|| {
+            Error::Usage(format!(
+                "--sign {s:?}: use kms:KEY_ID_OR_ARN (or --sign-key FILE for a local key)"
+            ))
+        })?),
+    };
     let config = Config::load(cli.config.as_deref())?;
     let location = LakeLocation::parse(&cli.lake)?;
     let (rt, mut a) = open(cli, args.as_of)?;
+    // The key is checked before any work, so a refusal costs nothing and writes nothing.
+    let signer = match (local, kms_key) {
+        (Some(k), _) => Some(Signer::Local(k)),
+        (None, Some(k)) => Some(Signer::Kms(rt.block_on(KmsSigner::connect(k))?)),
+        (None, None) => None,
+    };
     let before = rt
         .block_on(bundle::table_versions(&location))
         .map_err(|e| Error::Access(format!("{e:#}")))?;

@@ -25,7 +25,7 @@ use super::manifest::{
 };
 use super::name;
 use super::recipe;
-use super::sign::LocalKey;
+use super::sign::Signer;
 use super::timeline;
 use crate::error::Error;
 use crate::lake::{Lake, LakeLocation, Table};
@@ -55,7 +55,7 @@ pub struct Plan {
     /// The effective configuration (written as `config.toml`; its approvals give the
     /// approval windows of `timeline.html`).
     pub config: crate::config::Config,
-    pub signer: Option<LocalKey>,
+    pub signer: Option<Signer>,
 }
 
 /// What was written.
@@ -963,11 +963,12 @@ ORDER BY s.key, o.etag",
     // 6. Configuration, recipe, key; then the manifest over all of them.
     let config_toml = plan.config.to_toml()?;
     stage.write("config.toml", config_toml.as_bytes())?;
-    let public = plan.signer.as_ref().map(LocalKey::public);
+    let public = plan.signer.as_ref().map(Signer::public);
     let fingerprint = public.as_ref().map(|k| k.fingerprint());
+    let algorithm = public.as_ref().map(|k| k.algorithm()).transpose()?;
     stage.write(
         "VERIFY.txt",
-        recipe::verify_txt(fingerprint.as_deref()).as_bytes(),
+        recipe::verify_txt(fingerprint.as_deref().zip(algorithm)).as_bytes(),
     )?;
     if let Some(k) = &public {
         stage.write("manifest.pub", k.to_pem().as_bytes())?;
@@ -998,8 +999,8 @@ ORDER BY s.key, o.etag",
         },
         queries: used_all,
         events: events.clone(),
-        signer: public.as_ref().map(|k| SignerRef {
-            algorithm: "ed25519".into(),
+        signer: public.as_ref().zip(algorithm).map(|(k, alg)| SignerRef {
+            algorithm: alg.into(),
             public_key_sha256: k.fingerprint(),
         }),
         sha256sums: manifest::sha256_hex(sums.as_bytes()),
@@ -1008,7 +1009,7 @@ ORDER BY s.key, o.etag",
     let bytes = m.to_bytes()?;
     stage.write("manifest.json", &bytes)?;
     if let Some(k) = &plan.signer {
-        stage.write("manifest.sig", &k.sign(&bytes))?;
+        stage.write("manifest.sig", &k.sign(&bytes).await?)?;
     }
 
     let n_findings = frows.len();

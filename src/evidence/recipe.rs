@@ -7,8 +7,9 @@
 pub const SCRIPT_BEGIN: &str = "---8<--- check.sh (POSIX sh; run it inside the bundle directory)";
 pub const SCRIPT_END: &str = "---8<---";
 
-/// The text of `VERIFY.txt`; `signer` is the key's SHA-256 fingerprint for a signed bundle.
-pub fn verify_txt(signer: Option<&str>) -> String {
+/// The text of `VERIFY.txt`; `signer` is the key's SHA-256 fingerprint and algorithm
+/// (`ed25519`, `ecdsa-p256-sha256`) for a signed bundle.
+pub fn verify_txt(signer: Option<(&str, &str)>) -> String {
     let mut t = String::from(
         "How to check this evidence bundle without trailglass
 ====================================================
@@ -23,17 +24,29 @@ What proves what:
   the SHA-256 of SHA256SUMS (\"sha256sums\"), so checking the manifest covers it.
 ",
     );
+    let (check, kind, ok) = match signer {
+        Some((_, "ecdsa-p256-sha256")) => (
+            "openssl dgst -sha256 -verify manifest.pub -signature manifest.sig manifest.json",
+            "an ECDSA P-256 / SHA-256 signature (DER, made by AWS KMS)",
+            "Verified OK",
+        ),
+        _ => (
+            "openssl pkeyutl -verify -pubin -inkey manifest.pub -rawin -in manifest.json -sigfile manifest.sig",
+            "an Ed25519 signature",
+            "Signature Verified Successfully",
+        ),
+    };
     match signer {
-        Some(fp) => t.push_str(&format!(
-            "- manifest.sig is an Ed25519 signature over the exact bytes of manifest.json, made
+        Some((fp, _)) => t.push_str(&format!(
+            "- manifest.sig is {kind} over the exact bytes of manifest.json, made
   with the private key whose public half is manifest.pub (SHA-256 of its DER form:
   {fp}). Compare that fingerprint with the key the exporter published to you through
   another channel: a bundle re-signed with another key is otherwise self-consistent.
 
 Steps (each must succeed; the script below runs them all and stops at the first failure):
 1. The signature:
-     openssl pkeyutl -verify -pubin -inkey manifest.pub -rawin -in manifest.json -sigfile manifest.sig
-   prints \"Signature Verified Successfully\".
+     {check}
+   prints \"{ok}\".
 2. The key:
      openssl pkey -pubin -in manifest.pub -outform DER | sha256sum
    prints the fingerprint you expect.
@@ -66,8 +79,9 @@ Steps (each must succeed; the script below runs them all and stops at the first 
     t.push_str(SCRIPT_BEGIN);
     t.push_str("\nset -eu\nexport LC_ALL=C\n");
     if signer.is_some() {
+        t.push_str(check);
         t.push_str(
-            "openssl pkeyutl -verify -pubin -inkey manifest.pub -rawin -in manifest.json -sigfile manifest.sig
+            "
 printf 'key fingerprint: '
 openssl pkey -pubin -in manifest.pub -outform DER | sha256sum | cut -d' ' -f1
 extra=manifest.sig

@@ -11,13 +11,21 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine;
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey};
+use ring::signature::{
+    ECDSA_P256_SHA256_ASN1, ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey,
+};
 
 use crate::error::Error;
 
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow.
 const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
+/// DER prefix of a P-256 SubjectPublicKeyInfo (RFC 5480, uncompressed point): 65 bytes follow.
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
 ];
 
 /// DER prefix of an Ed25519 PKCS#8 v1 private key (RFC 8410 §7): the 32-byte seed follows.
@@ -72,7 +80,7 @@ impl PublicKey {
         PublicKey { spki }
     }
 
-    /// Parse PEM text (`PUBLIC KEY`); only Ed25519 keys are known.
+    /// Parse PEM text (`PUBLIC KEY`): an Ed25519 or a P-256 key.
     pub fn from_pem(text: &str) -> Result<PublicKey> {
         let spki = pem_decode("PUBLIC KEY", text)?;
         let k = PublicKey { spki };
@@ -89,22 +97,26 @@ impl PublicKey {
         super::manifest::sha256_hex(&self.spki)
     }
 
+    /// `ed25519` (local keys) or `ecdsa-p256-sha256` (KMS keys, DER signatures).
     pub fn algorithm(&self) -> Result<&'static str> {
         if self.spki.len() == 44 && self.spki.starts_with(&ED25519_SPKI_PREFIX) {
             Ok("ed25519")
+        } else if self.spki.len() == 91 && self.spki.starts_with(&P256_SPKI_PREFIX) {
+            Ok("ecdsa-p256-sha256")
         } else {
-            bail!("not an Ed25519 public key (the only kind trailglass signs with locally)")
+            bail!("not an Ed25519 or P-256 public key")
         }
     }
 
     /// Whether `sig` is this key's signature over `msg`.
     pub fn verifies(&self, msg: &[u8], sig: &[u8]) -> bool {
-        match self.algorithm() {
-            Ok("ed25519") => UnparsedPublicKey::new(&ED25519, &self.spki[12..])
-                .verify(msg, sig)
-                .is_ok(),
-            _ => false,
-        }
+        let (alg, key): (&dyn ring::signature::VerificationAlgorithm, &[u8]) =
+            match self.algorithm() {
+                Ok("ed25519") => (&ED25519, &self.spki[12..]),
+                Ok("ecdsa-p256-sha256") => (&ECDSA_P256_SHA256_ASN1, &self.spki[26..]),
+                _ => return false,
+            };
+        UnparsedPublicKey::new(alg, key).verify(msg, sig).is_ok()
     }
 }
 
@@ -159,6 +171,28 @@ impl LocalKey {
 
     pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
         self.pair.sign(msg).as_ref().to_vec()
+    }
+}
+
+/// Whoever signs a manifest: a local key or a KMS key.
+pub enum Signer {
+    Local(LocalKey),
+    Kms(super::kms::KmsSigner),
+}
+
+impl Signer {
+    pub fn public(&self) -> PublicKey {
+        match self {
+            Signer::Local(k) => k.public(),
+            Signer::Kms(k) => k.public.clone(),
+        }
+    }
+
+    pub async fn sign(&self, msg: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            Signer::Local(k) => Ok(k.sign(msg)),
+            Signer::Kms(k) => k.sign(msg).await,
+        }
     }
 }
 
@@ -234,6 +268,39 @@ mod tests {
         assert!(!public.verifies(b"manifest!", &sig));
         let (other, _) = LocalKey::generate().unwrap();
         assert!(!other.public().verifies(b"manifest", &sig));
+    }
+
+    #[test]
+    fn p256_signatures_made_by_openssl_verify() {
+        // The same key type and signature encoding as an ECC_NIST_P256 KMS key's
+        // (SubjectPublicKeyInfo, DER ECDSA over SHA-256), made independently by OpenSSL.
+        let dir = tempfile::tempdir().unwrap();
+        let run = |args: &[&str]| {
+            let o = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("openssl is installed");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        };
+        std::fs::write(dir.path().join("m"), b"manifest bytes").unwrap();
+        run(&[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "k.pem",
+        ]);
+        run(&["pkey", "-in", "k.pem", "-pubout", "-out", "k.pub"]);
+        run(&["dgst", "-sha256", "-sign", "k.pem", "-out", "m.sig", "m"]);
+        let key = PublicKey::from_pem(&std::fs::read_to_string(dir.path().join("k.pub")).unwrap())
+            .unwrap();
+        assert_eq!(key.algorithm().unwrap(), "ecdsa-p256-sha256");
+        let sig = std::fs::read(dir.path().join("m.sig")).unwrap();
+        assert!(key.verifies(b"manifest bytes", &sig));
+        assert!(!key.verifies(b"manifest bytes!", &sig));
     }
 
     #[test]
