@@ -219,6 +219,7 @@ fn evidence(
         },
         config,
         signer: None,
+        encrypt: None,
     };
     writeln!(
         out,

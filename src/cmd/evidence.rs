@@ -59,6 +59,10 @@ pub struct EvidenceArgs {
     /// needs kms:DescribeKey, kms:GetPublicKey and kms:Sign).
     #[arg(long, value_name = "kms:KEY")]
     pub sign: Option<String>,
+    /// Encrypt the finished bundle (a zip) under a KMS key: kms:KEY_ID_OR_ARN (envelope
+    /// encryption, AES-256-GCM; needs kms:GenerateDataKey; `trailglass decrypt` undoes it).
+    #[arg(long, value_name = "kms:KEY")]
+    pub encrypt: Option<String>,
 }
 
 /// `--created`, else `SOURCE_DATE_EPOCH`, else now (to the second).
@@ -83,6 +87,17 @@ fn created(args: &EvidenceArgs) -> Result<DateTime<Utc>> {
     Ok(DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_default())
 }
 
+/// The key of a `kms:KEY_ID_OR_ARN` flag value.
+pub(crate) fn kms_arg<'a>(flag: &str, v: &'a Option<String>) -> Result<Option<&'a str>> {
+    match v {
+        None => Ok(None),
+        Some(s) => match s.strip_prefix("kms:") {
+            Some(k) if !k.is_empty() => Ok(Some(k)),
+            _ => Err(Error::Usage(format!("{flag} {s:?}: use kms:KEY_ID_OR_ARN")).into()),
+        },
+    }
+}
+
 pub fn run(args: &EvidenceArgs, cli: &Cli) -> Result<Exit> {
     let subject = match (&args.session_id, &args.from, &args.to) {
         (Some(id), None, None) => Subject::Session(id.clone()),
@@ -101,14 +116,8 @@ pub fn run(args: &EvidenceArgs, cli: &Cli) -> Result<Exit> {
     let created = created(args)?;
     bundle::check_out(&args.out, args.force)?;
     let local = args.sign_key.as_deref().map(LocalKey::read).transpose()?;
-    let kms_key = match &args.sign {
-        None => None,
-        Some(s) => Some(s.strip_prefix("kms:").ok_or_else(|| {
-            Error::Usage(format!(
-                "--sign {s:?}: use kms:KEY_ID_OR_ARN (or --sign-key FILE for a local key)"
-            ))
-        })?),
-    };
+    let kms_key = kms_arg("--sign", &args.sign)?;
+    let encrypt_key = kms_arg("--encrypt", &args.encrypt)?;
     let config = Config::load(cli.config.as_deref())?;
     let location = LakeLocation::parse(&cli.lake)?;
     let (rt, mut a) = open(cli, args.as_of)?;
@@ -118,6 +127,9 @@ pub fn run(args: &EvidenceArgs, cli: &Cli) -> Result<Exit> {
         (None, Some(k)) => Some(Signer::Kms(rt.block_on(KmsSigner::connect(k))?)),
         (None, None) => None,
     };
+    let encrypt = encrypt_key
+        .map(|k| rt.block_on(crate::evidence::kms::data_key(k)))
+        .transpose()?;
     let before = rt
         .block_on(bundle::table_versions(&location))
         .map_err(|e| Error::Access(format!("{e:#}")))?;
@@ -137,6 +149,7 @@ pub fn run(args: &EvidenceArgs, cli: &Cli) -> Result<Exit> {
         },
         config,
         signer,
+        encrypt,
     };
     let written = rt.block_on(bundle::write(&mut a, &plan))?;
     // Without --as-of the catalog read the tables as they were when it opened them; an ingest

@@ -2,6 +2,7 @@
 
 pub mod compact;
 pub mod config;
+pub mod decrypt;
 pub mod demo;
 pub mod evidence;
 pub mod findings;
@@ -65,6 +66,7 @@ pub enum Command {
     Evidence(evidence::EvidenceArgs),
     Verify(verify::VerifyArgs),
     Keygen(keygen::KeygenArgs),
+    Decrypt(decrypt::DecryptArgs),
     /// Write a synthetic organization trail with planted break-glass sessions and its answer key.
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
@@ -86,6 +88,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Evidence(a) => evidence::run(a, &cli),
         Command::Verify(a) => verify::run(a, &cli),
         Command::Keygen(a) => keygen::run(a, &cli),
+        Command::Decrypt(a) => decrypt::run(a, &cli),
         Command::Generate(a) => generate::run(a).map(|_| Exit::Ok),
     }
 }

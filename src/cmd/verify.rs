@@ -10,7 +10,8 @@ use crate::evidence::sign::PublicKey;
 use crate::evidence::{Verdict, verify};
 
 /// Check an evidence bundle (directory or .zip) offline: every file's SHA-256, that no listed
-/// file is missing and no unlisted file is present, and the manifest's signature.
+/// file is missing and no unlisted file is present, and the manifest's signature. An encrypted
+/// bundle (`evidence --encrypt`) is decrypted first, which needs kms:Decrypt.
 ///
 /// Exit status: 0 valid, 1 invalid (names the first file or key that does not match), 2 not a
 /// bundle or unreadable.
@@ -26,6 +27,15 @@ pub struct VerifyArgs {
     pub public_key: Option<PathBuf>,
 }
 
+/// A file removed when dropped.
+struct Temp(PathBuf);
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 pub fn run(args: &VerifyArgs, cli: &Cli) -> Result<Exit> {
     let expected =
         match &args.public_key {
@@ -39,7 +49,26 @@ pub fn run(args: &VerifyArgs, cli: &Cli) -> Result<Exit> {
                 })?)
             }
         };
-    match verify(&args.bundle, expected.as_ref())? {
+    // An encrypted bundle is decrypted (kms:Decrypt) into a private temporary zip and checked.
+    let mut _plain = None;
+    let mut target = args.bundle.clone();
+    if crate::evidence::crypt::is_encrypted(&args.bundle) {
+        let tmp = Temp(
+            std::env::temp_dir().join(format!("trailglass-verify-{}.zip", std::process::id())),
+        );
+        let _ = std::fs::remove_file(&tmp.0);
+        let rt = crate::lake::runtime().build()?;
+        if let Err(e) = rt.block_on(crate::evidence::crypt::decrypt_file(&args.bundle, &tmp.0)) {
+            if let Some(t) = e.downcast_ref::<crate::evidence::crypt::Tampered>() {
+                eprintln!("trailglass: INVALID: {}: {t}", args.bundle.display());
+                return Ok(Exit::Findings);
+            }
+            return Err(e);
+        }
+        target = tmp.0.clone();
+        _plain = Some(tmp);
+    }
+    match verify(&target, expected.as_ref())? {
         Verdict::Valid { files, signer } => {
             if !cli.quiet {
                 match signer {

@@ -56,6 +56,8 @@ pub struct Plan {
     /// approval windows of `timeline.html`).
     pub config: crate::config::Config,
     pub signer: Option<Signer>,
+    /// `--encrypt`: the finished bundle is written as a zip sealed under this data key.
+    pub encrypt: Option<super::crypt::DataKey>,
 }
 
 /// What was written.
@@ -1013,7 +1015,7 @@ ORDER BY s.key, o.etag",
     }
 
     let n_findings = frows.len();
-    place(&mut stage, &plan.out)?;
+    place(&mut stage, &plan.out, plan.encrypt.as_ref())?;
     Ok(Written {
         path: plan.out.clone(),
         manifest_sha256: manifest::sha256_hex(&bytes),
@@ -1050,8 +1052,8 @@ fn csv_field(s: &str) -> String {
 
 /// Move the finished staging directory to `out` (as a zip when `out` ends in `.zip`), replacing
 /// what `--force` allowed to replace only once the new bundle is complete.
-fn place(stage: &mut Stage, out: &Path) -> Result<()> {
-    let new = if is_zip(out) {
+fn place(stage: &mut Stage, out: &Path, encrypt: Option<&super::crypt::DataKey>) -> Result<()> {
+    let new = if is_zip(out) || encrypt.is_some() {
         let mut names: Vec<&str> = name::FILES
             .iter()
             .copied()
@@ -1081,7 +1083,25 @@ fn place(stage: &mut Stage, out: &Path) -> Result<()> {
             let _ = std::fs::remove_file(&zip_path);
             return Err(e);
         }
-        zip_path
+        match encrypt {
+            None => zip_path,
+            Some(key) => {
+                let enc_path = stage.sibling("enc");
+                let sealed = File::create(&enc_path)
+                    .with_context(|| format!("cannot create {}", enc_path.display()))
+                    .and_then(|f| {
+                        let mut w = BufWriter::new(f);
+                        super::crypt::encrypt(&zip_path, &mut w, key)?;
+                        finish(w)
+                    });
+                let _ = std::fs::remove_file(&zip_path);
+                if let Err(e) = sealed {
+                    let _ = std::fs::remove_file(&enc_path);
+                    return Err(e);
+                }
+                enc_path
+            }
+        }
     } else {
         stage.dir.clone()
     };

@@ -11,9 +11,11 @@ use anyhow::Result;
 use aws_config::BehaviorVersion;
 use aws_sdk_kms::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
-use aws_sdk_kms::types::{KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
+use aws_sdk_kms::types::{DataKeySpec, KeySpec, KeyUsageType, MessageType, SigningAlgorithmSpec};
+use base64::Engine;
 use sha2::Digest;
 
+use super::crypt::{DataKey, Header, Tampered, context};
 use super::sign::PublicKey;
 use crate::error::Error;
 
@@ -49,35 +51,111 @@ fn refusal<E: ProvideErrorMetadata + std::error::Error + 'static, R>(
     Error::Access(what).into()
 }
 
+async fn client() -> aws_sdk_kms::Client {
+    let conf = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    aws_sdk_kms::Client::new(&conf)
+}
+
+/// `kms:DescribeKey`: the key's ARN, refused when it is disabled (`needs`: the permission the
+/// key is wanted for) or not of `usage`.
+async fn describe(
+    client: &aws_sdk_kms::Client,
+    key: &str,
+    needs: &str,
+    usage: KeyUsageType,
+) -> Result<aws_sdk_kms::types::KeyMetadata> {
+    let d = client
+        .describe_key()
+        .key_id(key)
+        .send()
+        .await
+        .map_err(|e| refusal(&e, key, "kms:DescribeKey"))?;
+    let meta = d
+        .key_metadata()
+        .ok_or_else(|| Error::Access(format!("kms:DescribeKey on {key} returned no key")))?
+        .clone();
+    let arn = meta.arn().unwrap_or(key).to_string();
+    if !meta.enabled() {
+        return Err(Error::Access(format!(
+            "the KMS key {arn} is disabled ({}): {needs} needs an enabled key",
+            meta.key_state().map_or("disabled", |s| s.as_str())
+        ))
+        .into());
+    }
+    // KMS always reports the usage; an emulator may leave it out, and then the call decides.
+    if meta.key_usage().is_some_and(|u| u != &usage) {
+        return Err(Error::Usage(format!(
+            "the KMS key {arn} is for {}, not {}",
+            meta.key_usage().map_or("?", |s| s.as_str()),
+            usage.as_str()
+        ))
+        .into());
+    }
+    Ok(meta)
+}
+
+/// A fresh AES-256 data key under `key` (`kms:GenerateDataKey`), for `--encrypt`.
+pub async fn data_key(key: &str) -> Result<DataKey> {
+    let client = client().await;
+    let meta = describe(
+        &client,
+        key,
+        "kms:GenerateDataKey",
+        KeyUsageType::EncryptDecrypt,
+    )
+    .await?;
+    let arn = meta.arn().unwrap_or(key).to_string();
+    let out = client
+        .generate_data_key()
+        .key_id(&arn)
+        .key_spec(DataKeySpec::Aes256)
+        .set_encryption_context(Some(context()))
+        .send()
+        .await
+        .map_err(|e| refusal(&e, &arn, "kms:GenerateDataKey"))?;
+    let (Some(plain), Some(enc)) = (out.plaintext(), out.ciphertext_blob()) else {
+        return Err(Error::Access(format!("kms:GenerateDataKey on {arn} returned no key")).into());
+    };
+    Ok(DataKey {
+        key_arn: arn,
+        plaintext: plain.as_ref().to_vec(),
+        encrypted: enc.as_ref().to_vec(),
+    })
+}
+
+/// The plaintext data key of an encrypted bundle (`kms:Decrypt`).
+pub async fn unwrap_key(header: &Header) -> Result<Vec<u8>> {
+    let client = client().await;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(&header.encrypted_data_key)
+        .map_err(|_| Tampered("the encrypted data key in the header is not base64".into()))?;
+    let out = client
+        .decrypt()
+        .key_id(&header.kms_key)
+        .ciphertext_blob(Blob::new(blob))
+        .set_encryption_context(Some(
+            header.encryption_context.clone().into_iter().collect(),
+        ))
+        .send()
+        .await
+        .map_err(|e| refusal(&e, &header.kms_key, "kms:Decrypt"))?;
+    Ok(out
+        .plaintext()
+        .ok_or_else(|| Error::Access(format!("kms:Decrypt on {} returned no key", header.kms_key)))?
+        .as_ref()
+        .to_vec())
+}
+
 impl KmsSigner {
     /// Check the key and fetch its public half. `key` is a key id, ARN or alias.
     pub async fn connect(key: &str) -> Result<KmsSigner> {
-        let conf = aws_config::defaults(BehaviorVersion::latest()).load().await;
-        let client = aws_sdk_kms::Client::new(&conf);
-        let d = client
-            .describe_key()
-            .key_id(key)
-            .send()
-            .await
-            .map_err(|e| refusal(&e, key, "kms:DescribeKey"))?;
-        let meta = d
-            .key_metadata()
-            .ok_or_else(|| Error::Access(format!("kms:DescribeKey on {key} returned no key")))?;
+        let client = client().await;
+        let meta = describe(&client, key, "kms:Sign", KeyUsageType::SignVerify).await?;
         let arn = meta.arn().unwrap_or(key).to_string();
-        if !meta.enabled() {
-            return Err(Error::Access(format!(
-                "the KMS key {arn} is disabled ({}): kms:Sign needs an enabled key",
-                meta.key_state().map_or("disabled", |s| s.as_str())
-            ))
-            .into());
-        }
-        if meta.key_usage() != Some(&KeyUsageType::SignVerify)
-            || meta.key_spec() != Some(&KeySpec::EccNistP256)
-        {
+        if meta.key_spec() != Some(&KeySpec::EccNistP256) {
             return Err(Error::Usage(format!(
-                "the KMS key {arn} is {} for {}: --sign needs an ECC_NIST_P256 key for SIGN_VERIFY",
+                "the KMS key {arn} is {}: --sign needs an ECC_NIST_P256 key",
                 meta.key_spec().map_or("?", |s| s.as_str()),
-                meta.key_usage().map_or("?", |s| s.as_str())
             ))
             .into());
         }

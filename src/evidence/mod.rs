@@ -10,6 +10,7 @@
 //! time give byte-identical files.
 
 pub mod bundle;
+pub mod crypt;
 pub mod kms;
 pub mod manifest;
 pub mod name;

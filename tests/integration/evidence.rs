@@ -944,4 +944,108 @@ mod kms {
         assert!(!out.exists());
         no_partial(w.path());
     }
+
+    /// moto, a work directory, and `kms:ARN` of moto's symmetric key.
+    fn encrypting() -> (S3Env, Workdir, String) {
+        let (env, _) = env();
+        let key = format!("kms:{}", env.key_arn);
+        (env, Workdir::new(), key)
+    }
+
+    #[test]
+    fn encrypted_bundle_round_trips_and_verifies_through_kms() {
+        let (env, w, key) = encrypting();
+        let enc = w.path().join("case.zip.enc");
+        let created = "2026-03-04T00:00:00Z";
+        let args = [
+            "evidence",
+            DUP_AND_LATE,
+            "--out",
+            s(&enc),
+            "--created",
+            created,
+        ];
+        let mut with_key = args.to_vec();
+        with_key.extend(["--encrypt", &key]);
+        tg(&env, &with_key, 0);
+        let bytes = std::fs::read(&enc).expect("encrypted bundle");
+        assert!(bytes.starts_with(crate::evidence::crypt::MAGIC));
+        for plain in [DUP_AND_LATE.as_bytes(), b"eventVersion", b"manifest.json"] {
+            assert!(
+                !bytes.windows(plain.len()).any(|w| w == plain),
+                "plaintext in the file"
+            );
+        }
+        let o = tg(&env, &["verify", s(&enc)], 0);
+        assert!(String::from_utf8_lossy(&o.stdout).contains("valid"));
+        // Decrypted: byte for byte the zip the same arguments give without --encrypt.
+        let plain = w.path().join("plain.zip");
+        super::tg(
+            &[
+                "evidence",
+                DUP_AND_LATE,
+                "--out",
+                s(&plain),
+                "--created",
+                created,
+            ],
+            0,
+        );
+        let back = w.path().join("back.zip");
+        tg(&env, &["decrypt", s(&enc), "--out", s(&back)], 0);
+        assert!(std::fs::read(&back).expect("back") == std::fs::read(&plain).expect("plain"));
+        let dir = w.path().join("back-dir");
+        tg(&env, &["decrypt", s(&enc), "--out", s(&dir)], 0);
+        verify(&dir, &[], 0);
+        // A changed byte of the ciphertext: verify and decrypt exit 1, and write nothing.
+        let mut bad = bytes.clone();
+        let at = bad.len() - 100;
+        bad[at] ^= 1;
+        let bad_path = w.path().join("bad.zip.enc");
+        std::fs::write(&bad_path, &bad).expect("write");
+        let e = tg(&env, &["verify", s(&bad_path)], 1);
+        assert!(String::from_utf8_lossy(&e.stderr).contains("INVALID"));
+        let never = w.path().join("never.zip");
+        tg(&env, &["decrypt", s(&bad_path), "--out", s(&never)], 1);
+        assert!(!never.exists());
+        no_partial(w.path());
+    }
+
+    #[test]
+    fn encryption_refusals_exit_3_and_write_nothing() {
+        let (env, w, key) = encrypting();
+        env.proxy.add(Rule::kms(
+            "GenerateDataKey",
+            Fault::KmsError(400, "AccessDeniedException", "not authorized".into()),
+            1,
+        ));
+        let out = w.path().join("x.zip.enc");
+        let args = [
+            "evidence",
+            DUP_AND_LATE,
+            "--out",
+            s(&out),
+            "--encrypt",
+            &key,
+        ];
+        let e = tg(&env, &args, 3);
+        let e = String::from_utf8_lossy(&e.stderr).into_owned();
+        assert!(
+            e.contains("kms:GenerateDataKey") && e.contains(&env.key_arn),
+            "{e}"
+        );
+        assert!(!out.exists());
+        // Decrypting needs kms:Decrypt: denied, it exits 3 naming it.
+        tg(&env, &args, 0);
+        env.proxy.add(Rule::kms(
+            "Decrypt",
+            Fault::KmsError(400, "AccessDeniedException", "not authorized".into()),
+            1,
+        ));
+        let back = w.path().join("back.zip");
+        let e = tg(&env, &["decrypt", s(&out), "--out", s(&back)], 3);
+        assert!(String::from_utf8_lossy(&e.stderr).contains("kms:Decrypt"));
+        assert!(!back.exists());
+        no_partial(w.path());
+    }
 }
