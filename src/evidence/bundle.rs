@@ -900,7 +900,23 @@ ORDER BY s.key, o.etag",
         Subject::Session(id) => format!("Break-glass session {id}"),
         Subject::Period { .. } => "Break-glass sessions of a period".to_string(),
     };
-    html.write_all(timeline::head(&title, &subject.to_string()).as_bytes())?;
+    let note = format!(
+        "Exported {} from the lake's events table version {} ({}). Actions are marks on the time \
+         axis (findings in red, with their rules), the TTL deadline is the dashed red line, the \
+         approval window is shaded green.",
+        plan.created.to_rfc3339_opts(SecondsFormat::Secs, true),
+        plan.lake
+            .table_versions
+            .get("events")
+            .map_or_else(|| "unknown".to_string(), i64::to_string),
+        match &plan.subject {
+            Subject::Session(_) => "one session".to_string(),
+            Subject::Period { from, to, .. } => {
+                format!("sessions that started {} to {}", rfc3339(from), rfc3339(to))
+            }
+        }
+    );
+    html.write_all(timeline::head(&title, &note).as_bytes())?;
     if ids.is_empty() {
         html.write_all(timeline::NO_SESSIONS.as_bytes())?;
     }
