@@ -272,6 +272,18 @@ impl Statements<'_> {
         datafusion::physical_plan::SendableRecordBatchStream,
     )> {
         let bound = self.record(purpose, sql, params);
+        self.run_stream(sql, bound).await
+    }
+
+    /// Run a statement already recorded, with these bound values, streaming its rows.
+    async fn run_stream(
+        &self,
+        sql: &str,
+        bound: ParamValues,
+    ) -> Result<(
+        arrow::datatypes::SchemaRef,
+        datafusion::physical_plan::SendableRecordBatchStream,
+    )> {
         let df = self
             .a
             .ctx
@@ -396,7 +408,11 @@ async fn write_events(
     st: &mut Statements<'_>,
     stage: &mut Stage,
     ids: &[(String, i64)],
-) -> Result<(EventsSummary, BTreeMap<String, i64>, Vec<(String, i64)>)> {
+) -> Result<(
+    EventsSummary,
+    BTreeMap<String, i64>,
+    Vec<(String, i64, i64)>,
+)> {
     let mut summary = EventsSummary::default();
     let mut chosen: HashMap<String, Chosen> = HashMap::with_capacity(ids.len());
     let mut spool = stage.create(SPOOL)?;
@@ -495,7 +511,7 @@ WHERE e.eventtime >= $from AND e.eventtime <= $to
     let mut buf = Vec::new();
     let mut copies_written = Vec::with_capacity(order.len());
     for (id, c) in &order {
-        copies_written.push((c.order.1.clone(), c.order.2));
+        copies_written.push((c.order.1.clone(), c.order.2, c.time));
         input.seek(SeekFrom::Start(c.offset))?;
         buf.resize(c.len as usize, 0);
         input.read_exact(&mut buf)?;
@@ -553,59 +569,92 @@ impl Rebatch {
     }
 }
 
+/// Rows of `events.parquet` fetched per query: a chunk's rows are sorted in memory.
+const PARQUET_CHUNK: usize = 8192;
+
 /// `events.parquet`: the written copies with every column of the lake, in `events.jsonl`'s
-/// order, streamed from the lake (the sort spills under the session's memory pool).
+/// order. Fetched a chunk of consecutive records at a time (each query pruned to the chunk's
+/// time span), so no more than one chunk of records is ever held, whatever the session's size.
 async fn write_parquet(
     st: &mut Statements<'_>,
     stage: &mut Stage,
-    copies: &[(String, i64)],
-    bounds: Option<(ScalarValue, ScalarValue)>,
+    copies: &[(String, i64, i64)],
 ) -> Result<()> {
     use parquet::arrow::ArrowWriter;
     use parquet::basic::{Compression, ZstdLevel};
     use parquet::file::properties::WriterProperties;
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("_source", DataType::Utf8, false),
-        Field::new("_record", DataType::Int64, false),
-    ]));
-    let b = RecordBatch::try_new(
-        schema.clone(),
-        vec![
-            Arc::new(StringArray::from_iter_values(
-                copies.iter().map(|c| c.0.as_str()),
-            )),
-            Arc::new(arrow::array::Int64Array::from_iter_values(
-                copies.iter().map(|c| c.1),
-            )),
-        ],
-    )?;
-    register_batches(&st.a.ctx, "tg_bundle_copies", schema, vec![b])?;
-    let (from, to) = bounds.unwrap_or((ts(DateTime::UNIX_EPOCH), ts(DateTime::UNIX_EPOCH)));
     let sql = "SELECT e.* FROM events e
 JOIN tg_bundle_copies c ON e._source = c._source AND e._record = c._record
 WHERE e.eventtime >= $from AND e.eventtime <= $to
 ORDER BY e.eventtime, coalesce(e.eventid, concat(e._source, '#', CAST(e._record AS VARCHAR)))";
-    let (out_schema, mut stream) = st
-        .stream("events.parquet", sql, &[("from", from), ("to", to)])
-        .await?;
-    let file = stage.create("events.parquet")?;
+    let chunks: Vec<&[(String, i64, i64)]> = if copies.is_empty() {
+        vec![copies]
+    } else {
+        copies.chunks(PARQUET_CHUNK).collect()
+    };
+    st.record(
+        &format!(
+            "events.parquet (run once per {PARQUET_CHUNK} records, in order, over tg_bundle_copies = the records of events.jsonl; from and to: each chunk's first and last eventtime)"
+        ),
+        sql,
+        &[("chunks", ScalarValue::Int64(Some(chunks.len() as i64)))],
+    );
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("_source", DataType::Utf8, false),
+        Field::new("_record", DataType::Int64, false),
+    ]));
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).unwrap_or_default()))
-        .set_max_row_group_row_count(Some(64 * 1024))
+        .set_max_row_group_row_count(Some(PARQUET_CHUNK))
         .build();
-    let mut w = ArrowWriter::try_new(file, out_schema, Some(props))?;
-    let mut re = Rebatch {
-        n: 8192,
-        held: Vec::new(),
-        rows: 0,
-    };
-    let mut sink = |b: RecordBatch| -> Result<()> { Ok(w.write(&b)?) };
-    while let Some(b) = stream.next().await {
-        re.push(b.map_err(flat)?, &mut sink)?;
+    let mut writer: Option<ArrowWriter<BufWriter<File>>> = None;
+    for chunk in chunks {
+        let b = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from_iter_values(
+                    chunk.iter().map(|c| c.0.as_str()),
+                )),
+                Arc::new(arrow::array::Int64Array::from_iter_values(
+                    chunk.iter().map(|c| c.1),
+                )),
+            ],
+        )?;
+        register_batches(&st.a.ctx, "tg_bundle_copies", schema.clone(), vec![b])?;
+        let micros = |m: Option<i64>| {
+            ts(DateTime::from_timestamp_micros(m.unwrap_or(0)).unwrap_or_default())
+        };
+        let from = micros(chunk.iter().map(|c| c.2).min());
+        let to = micros(chunk.iter().map(|c| c.2).max());
+        let bound = ParamValues::Map(
+            [("from", from), ("to", to)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.into()))
+                .collect(),
+        );
+        let (out_schema, mut stream) = st.run_stream(sql, bound).await?;
+        if writer.is_none() {
+            let file = stage.create("events.parquet")?;
+            writer = Some(ArrowWriter::try_new(file, out_schema, Some(props.clone()))?);
+        }
+        let Some(w) = writer.as_mut() else {
+            bail!("internal: no Parquet writer");
+        };
+        let mut re = Rebatch {
+            n: PARQUET_CHUNK,
+            held: Vec::new(),
+            rows: 0,
+        };
+        let mut sink = |b: RecordBatch| -> Result<()> { Ok(w.write(&b)?) };
+        while let Some(b) = stream.next().await {
+            re.push(b.map_err(flat)?, &mut sink)?;
+        }
+        re.finish(&mut sink)?;
     }
-    re.finish(&mut sink)?;
-    let file = w.into_inner()?;
-    finish(file)
+    match writer {
+        Some(w) => finish(w.into_inner()?),
+        None => bail!("internal: events.parquet was not written"),
+    }
 }
 
 /// Parents (nearest first) and children of every session, from the whole `sessions` table.
@@ -832,18 +881,9 @@ WHERE f.session_id IN (SELECT session_id FROM tg_bundle_sessions)
             }
         }
     }
-    let bounds = ids
-        .iter()
-        .map(|(_, t)| *t)
-        .min()
-        .zip(ids.iter().map(|(_, t)| *t).max())
-        .map(|(lo, hi)| {
-            let t = |m| ts(DateTime::from_timestamp_micros(m).unwrap_or_default());
-            (t(lo - 86_400_000_000), t(hi + 86_400_000_000))
-        });
     let (events, sources, copies) = write_events(&mut st, &mut stage, &ids).await?;
     drop(ids);
-    write_parquet(&mut st, &mut stage, &copies, bounds).await?;
+    write_parquet(&mut st, &mut stage, &copies).await?;
     drop(copies);
 
     // 4. The source objects.
@@ -926,19 +966,46 @@ ORDER BY s.key, o.etag",
             .run("session_timeline", &[("session_id".into(), id.clone())])
             .await?;
         timeline_params.insert(format!("session_id[{n}]"), id.clone());
-        let trows = rows_json(&tl)?;
         let srow = session_rows
             .iter()
             .find(|r| r["session_id"].as_str() == Some(id.as_str()))
             .cloned()
             .unwrap_or_default();
-        let view = timeline::SessionView {
-            session: &srow,
-            rows: &trows,
-            approval: approval_window(&plan.config, &srow),
-        };
-        html.write_all(timeline::section(&view, &flagged).as_bytes())?;
-        for r in trows {
+        // Three passes over the session's rows, each converting one batch at a time: their
+        // time span, their marks on the axis, then the table (and timeline.csv).
+        let mut times = None;
+        let mut n = 0;
+        for b in &tl {
+            let rows = rows_json(std::slice::from_ref(b))?;
+            n += rows.len();
+            let t = timeline::span(
+                rows.iter()
+                    .filter_map(|r| timeline::parse_time(&r["eventtime"])),
+            );
+            times = timeline::span(times.into_iter().chain(t).flat_map(|(x, y)| [x, y]));
+        }
+        html.write_all(
+            timeline::section_head(&srow, approval_window(&plan.config, &srow), times, n)
+                .as_bytes(),
+        )?;
+        let mut i = 0;
+        for b in &tl {
+            for r in rows_json(std::slice::from_ref(b))? {
+                html.write_all(timeline::mark(&srow, times, i, &r, &flagged).as_bytes())?;
+                i += 1;
+            }
+        }
+        html.write_all(timeline::AXIS_END.as_bytes())?;
+        for r in tl
+            .iter()
+            .map(|b| rows_json(std::slice::from_ref(b)))
+            .flat_map(|rows| match rows {
+                Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(e) => vec![Err(e)],
+            })
+        {
+            let r = r?;
+            html.write_all(timeline::row(&r, &flagged).as_bytes())?;
             let eid = r["eventid"].as_str().unwrap_or_default();
             let rules = flagged.get(eid).map(|v| v.join(" ")).unwrap_or_default();
             let mut fields = vec![id.clone()];
@@ -964,6 +1031,7 @@ ORDER BY s.key, o.etag",
             csv.write_all(line.join(",").as_bytes())?;
             csv.write_all(b"\n")?;
         }
+        html.write_all(timeline::SECTION_END.as_bytes())?;
     }
     finish(csv)?;
     html.write_all(timeline::TAIL.as_bytes())?;

@@ -87,10 +87,18 @@ pub const NO_SESSIONS: &str =
 /// The end of the page.
 pub const TAIL: &str = "</body></html>\n";
 
-/// One session's section.
+/// One session's section, from all its rows at once (the writer streams the same parts).
 pub fn section(v: &SessionView, flagged: &HashMap<String, Vec<String>>) -> String {
-    let mut h = String::new();
-    session(&mut h, v, flagged);
+    let times = span(v.rows.iter().filter_map(|r| parse_time(&r["eventtime"])));
+    let mut h = section_head(v.session, v.approval, times, v.rows.len());
+    for (i, r) in v.rows.iter().enumerate() {
+        h.push_str(&mark(v.session, times, i, r, flagged));
+    }
+    h.push_str(AXIS_END);
+    for r in v.rows {
+        h.push_str(&row(r, flagged));
+    }
+    h.push_str(SECTION_END);
     h
 }
 
@@ -112,8 +120,53 @@ pub fn page(
     h
 }
 
-fn session(h: &mut String, v: &SessionView, flagged: &HashMap<String, Vec<String>>) {
-    let s = v.session;
+/// The earliest and latest of `times`.
+pub fn span(times: impl Iterator<Item = DateTime<Utc>>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    times.fold(None, |acc, t| match acc {
+        None => Some((t, t)),
+        Some((lo, hi)) => Some((lo.min(t), hi.max(t))),
+    })
+}
+
+/// The time axis: from the earliest of the rows, the start and the TTL deadline to the latest.
+struct Axis {
+    lo: DateTime<Utc>,
+    span_ms: f64,
+}
+
+const W: f64 = 1000.0;
+const LEFT: f64 = 20.0;
+const RIGHT: f64 = 20.0;
+const ROW_H: f64 = 16.0;
+
+impl Axis {
+    fn new(session: &Value, rows: Option<(DateTime<Utc>, DateTime<Utc>)>) -> Option<Axis> {
+        let ends = rows
+            .into_iter()
+            .flat_map(|(a, b)| [a, b])
+            .chain(parse_time(&session["start"]))
+            .chain(parse_time(&session["ttl_deadline"]));
+        let (lo, hi) = span(ends)?;
+        Some(Axis {
+            lo,
+            span_ms: ((hi - lo).num_milliseconds().max(1)) as f64,
+        })
+    }
+
+    fn x(&self, t: DateTime<Utc>) -> f64 {
+        LEFT + (t - self.lo).num_milliseconds() as f64 / self.span_ms * (W - LEFT - RIGHT)
+    }
+}
+
+/// The session's facts and the start of its time axis (approval window, entry, TTL line).
+/// `rows`: the span of its rows' times; `n`: how many rows follow.
+pub fn section_head(
+    s: &Value,
+    approval_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    rows: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    n: usize,
+) -> String {
+    let mut h = String::new();
     let id = text(&s["session_id"]);
     let start = parse_time(&s["start"]);
     let ttl = parse_time(&s["ttl_deadline"]);
@@ -129,7 +182,7 @@ fn session(h: &mut String, v: &SessionView, flagged: &HashMap<String, Vec<String
         Some(false) => "MFA at entry: NO".to_string(),
         None => "MFA at entry: unknown".to_string(),
     };
-    let approval = match (&s["approval"], v.approval) {
+    let approval = match (&s["approval"], approval_window) {
         (Value::Null, _) => "none".to_string(),
         (a, Some((nb, na))) => format!("{} ({} to {})", text(a), hms(&nb), hms(&na)),
         (a, None) => text(a),
@@ -153,71 +206,17 @@ fn session(h: &mut String, v: &SessionView, flagged: &HashMap<String, Vec<String
         let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&val));
     }
     h.push_str("</dl>\n");
-    axis(h, v, start, ttl, flagged);
-    h.push_str(
-        "<table><thead><tr><th>time</th><th>step</th><th>event</th><th>region</th><th>source IP</th><th>error</th><th>flags</th><th>findings</th><th>event id</th></tr></thead><tbody>\n",
-    );
-    for r in v.rows {
-        let eid = text(&r["eventid"]);
-        let hits = flagged.get(&eid).map(|x| x.join(" ")).unwrap_or_default();
-        let _ = writeln!(
-            h,
-            "<tr class=\"{}\" data-eventid=\"{}\"><td>{}</td><td>{}</td><td>{}:{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            if hits.is_empty() {
-                text(&r["step"])
-            } else {
-                "finding".into()
-            },
-            esc(&eid),
-            esc(&parse_time(&r["eventtime"])
-                .as_ref()
-                .map(hms)
-                .unwrap_or_default()),
-            esc(&text(&r["step"])),
-            esc(&text(&r["eventsource"])),
-            esc(&text(&r["eventname"])),
-            esc(&text(&r["awsregion"])),
-            esc(&text(&r["sourceipaddress"])),
-            esc(&text(&r["errorcode"])),
-            esc(&text(&r["flags"])),
-            esc(&hits),
-            esc(&eid)
-        );
-    }
-    h.push_str("</tbody></table></section>\n");
-}
-
-/// The time axis: the approval window shaded, the entry and each action as a mark (findings in
-/// red, their rule ids beside), the TTL deadline as a dashed line.
-fn axis(
-    h: &mut String,
-    v: &SessionView,
-    start: Option<DateTime<Utc>>,
-    ttl: Option<DateTime<Utc>>,
-    flagged: &HashMap<String, Vec<String>>,
-) {
-    let times: Vec<DateTime<Utc>> = v
-        .rows
-        .iter()
-        .filter_map(|r| parse_time(&r["eventtime"]))
-        .chain(start)
-        .chain(ttl)
-        .collect();
-    let (Some(lo), Some(hi)) = (times.iter().min().copied(), times.iter().max().copied()) else {
-        return;
-    };
-    let span = ((hi - lo).num_milliseconds().max(1)) as f64;
-    let (w, left, right) = (1000.0, 20.0, 20.0);
-    let x =
-        |t: DateTime<Utc>| left + (t - lo).num_milliseconds() as f64 / span * (w - left - right);
-    let row_h = 16.0;
-    let height = 50.0 + row_h * v.rows.len() as f64;
+    let height = 50.0 + ROW_H * n as f64;
     let _ = write!(
         h,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{height}\" role=\"img\" aria-label=\"timeline\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{height}\" role=\"img\" aria-label=\"timeline\">"
     );
-    if let Some((nb, na)) = v.approval {
-        let (a, b) = (x(nb.clamp(lo, hi)), x(na.clamp(lo, hi)));
+    let Some(axis) = Axis::new(s, rows) else {
+        return h;
+    };
+    let hi = axis.lo + chrono::Duration::milliseconds(axis.span_ms as i64);
+    if let Some((nb, na)) = approval_window {
+        let (a, b) = (axis.x(nb.clamp(axis.lo, hi)), axis.x(na.clamp(axis.lo, hi)));
         let _ = write!(
             h,
             "<rect class=\"appr\" x=\"{a:.1}\" y=\"0\" width=\"{:.1}\" height=\"{height}\"><title>approval window</title></rect>",
@@ -226,57 +225,95 @@ fn axis(
     }
     let _ = write!(
         h,
-        "<line class=\"axis\" x1=\"{left}\" y1=\"20\" x2=\"{}\" y2=\"20\"/><text x=\"{left}\" y=\"14\" font-size=\"11\">{}</text><text x=\"{}\" y=\"14\" font-size=\"11\" text-anchor=\"end\">{}</text>",
-        w - right,
-        esc(&hms(&lo)),
-        w - right,
+        "<line class=\"axis\" x1=\"{LEFT}\" y1=\"20\" x2=\"{}\" y2=\"20\"/><text x=\"{LEFT}\" y=\"14\" font-size=\"11\">{}</text><text x=\"{}\" y=\"14\" font-size=\"11\" text-anchor=\"end\">{}</text>",
+        W - RIGHT,
+        esc(&hms(&axis.lo)),
+        W - RIGHT,
         esc(&hms(&hi))
     );
-    if let Some(t) = start {
-        let sx = x(t);
+    for (t, id, label, color) in [
+        (start, "entry", "entry (session start)", "#06c"),
+        (ttl, "ttl", "TTL deadline", "#c00"),
+    ] {
+        let Some(t) = t else { continue };
+        let x = axis.x(t);
+        let class = if id == "ttl" { "ttl" } else { "axis" };
         let _ = write!(
             h,
-            "<line class=\"axis\" id=\"entry\" x1=\"{sx:.1}\" y1=\"0\" x2=\"{sx:.1}\" y2=\"{height}\"><title>entry (session start) {}</title></line><text x=\"{:.1}\" y=\"34\" font-size=\"11\" fill=\"#06c\">entry</text>",
+            "<line class=\"{class}\" id=\"{id}\" x1=\"{x:.1}\" y1=\"0\" x2=\"{x:.1}\" y2=\"{height}\"><title>{label} {}</title></line><text x=\"{:.1}\" y=\"34\" font-size=\"11\" fill=\"{color}\">{}</text>",
             esc(&hms(&t)),
-            sx + 3.0
+            x + 3.0,
+            if id == "ttl" { "TTL" } else { "entry" }
         );
     }
-    if let Some(t) = ttl {
-        let tx = x(t);
-        let _ = write!(
-            h,
-            "<line class=\"ttl\" id=\"ttl\" x1=\"{tx:.1}\" y1=\"0\" x2=\"{tx:.1}\" y2=\"{height}\"><title>TTL deadline {}</title></line><text x=\"{:.1}\" y=\"34\" font-size=\"11\" fill=\"#c00\">TTL</text>",
-            esc(&hms(&t)),
-            tx + 3.0
-        );
-    }
-    for (i, r) in v.rows.iter().enumerate() {
-        let Some(t) = parse_time(&r["eventtime"]) else {
-            continue;
-        };
-        let eid = text(&r["eventid"]);
-        let hits = flagged.get(&eid).map(|x| x.join(" ")).unwrap_or_default();
-        let class = if !hits.is_empty() {
-            "hit"
-        } else if text(&r["step"]) == "entry" {
-            "entry"
+    h
+}
+
+/// Row `i`'s mark on the time axis (findings in red, with their rules).
+pub fn mark(
+    session: &Value,
+    rows: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    i: usize,
+    r: &Value,
+    flagged: &HashMap<String, Vec<String>>,
+) -> String {
+    let (Some(axis), Some(t)) = (Axis::new(session, rows), parse_time(&r["eventtime"])) else {
+        return String::new();
+    };
+    let eid = text(&r["eventid"]);
+    let hits = flagged.get(&eid).map(|x| x.join(" ")).unwrap_or_default();
+    let class = if !hits.is_empty() {
+        "hit"
+    } else if text(&r["step"]) == "entry" {
+        "entry"
+    } else {
+        "action"
+    };
+    let y = 45.0 + ROW_H * i as f64;
+    let label = format!("{} {}", text(&r["eventname"]), hits);
+    format!(
+        "<circle class=\"{class}\" cx=\"{:.1}\" cy=\"{y:.1}\" r=\"4\"><title>{} {}</title></circle><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">{}</text>",
+        axis.x(t),
+        esc(&hms(&t)),
+        esc(&label),
+        axis.x(t) + 7.0,
+        y + 3.0,
+        esc(label.trim())
+    )
+}
+
+/// Between the marks and the table.
+pub const AXIS_END: &str = "</svg>\n<table><thead><tr><th>time</th><th>step</th><th>event</th><th>region</th><th>source IP</th><th>error</th><th>flags</th><th>findings</th><th>event id</th></tr></thead><tbody>\n";
+
+/// The end of a session's section.
+pub const SECTION_END: &str = "</tbody></table></section>\n";
+
+/// One table row.
+pub fn row(r: &Value, flagged: &HashMap<String, Vec<String>>) -> String {
+    let eid = text(&r["eventid"]);
+    let hits = flagged.get(&eid).map(|x| x.join(" ")).unwrap_or_default();
+    format!(
+        "<tr class=\"{}\" data-eventid=\"{}\"><td>{}</td><td>{}</td><td>{}:{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+        if hits.is_empty() {
+            text(&r["step"])
         } else {
-            "action"
-        };
-        let y = 45.0 + row_h * i as f64;
-        let label = format!("{} {}", text(&r["eventname"]), hits);
-        let _ = write!(
-            h,
-            "<circle class=\"{class}\" cx=\"{:.1}\" cy=\"{y:.1}\" r=\"4\"><title>{} {}</title></circle><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"10\">{}</text>",
-            x(t),
-            esc(&hms(&t)),
-            esc(&label),
-            x(t) + 7.0,
-            y + 3.0,
-            esc(label.trim())
-        );
-    }
-    h.push_str("</svg>\n");
+            "finding".into()
+        },
+        esc(&eid),
+        esc(&parse_time(&r["eventtime"])
+            .as_ref()
+            .map(hms)
+            .unwrap_or_default()),
+        esc(&text(&r["step"])),
+        esc(&text(&r["eventsource"])),
+        esc(&text(&r["eventname"])),
+        esc(&text(&r["awsregion"])),
+        esc(&text(&r["sourceipaddress"])),
+        esc(&text(&r["errorcode"])),
+        esc(&text(&r["flags"])),
+        esc(&hits),
+        esc(&eid)
+    )
 }
 
 #[cfg(test)]
