@@ -1139,3 +1139,43 @@ fn timeline_html_opens_in_headless_chromium_without_console_errors() {
         bytes.len()
     );
 }
+
+#[test]
+fn as_of_pins_the_lake_version_and_is_recorded() {
+    let w = Workdir::new();
+    let now = bundle(w.path(), ENTRY_TWICE, &[]);
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(now.join("manifest.json")).expect("m")).expect("m");
+    let v = m["lake"]["table_versions"]["events"]
+        .as_i64()
+        .expect("events version");
+    assert_eq!(m["lake"]["as_of"], Value::Null);
+    let pinned = w.path().join("pinned");
+    let v_text = v.to_string();
+    tg(
+        &[
+            "evidence",
+            ENTRY_TWICE,
+            "--out",
+            s(&pinned),
+            "--as-of",
+            &v_text,
+        ],
+        0,
+    );
+    let p: Value = serde_json::from_slice(&std::fs::read(pinned.join("manifest.json")).expect("m"))
+        .expect("m");
+    assert_eq!(p["lake"]["as_of"], v);
+    assert_eq!(p["lake"]["table_versions"]["events"], v);
+    for f in [
+        "events.jsonl",
+        "session.json",
+        "findings.json",
+        "timeline.csv",
+    ] {
+        assert!(
+            std::fs::read(now.join(f)).expect("a") == std::fs::read(pinned.join(f)).expect("b"),
+            "{f} differs under --as-of {v}"
+        );
+    }
+}
