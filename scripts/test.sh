@@ -31,6 +31,18 @@ if [ ! -x "$venv/bin/moto_server" ]; then
 fi
 export TRAILGLASS_MOTO="$PWD/$venv/bin/moto_server"
 
+# The evidence timeline page is opened in real headless Chromium (Debian's package).
+if ! command -v chromium >/dev/null && [ -z "${TRAILGLASS_CHROMIUM:-}" ]; then
+  echo "test.sh: installing Debian's chromium (for the timeline.html test)"
+  if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
+  # A new machine's package lists may be empty or stale: update them first.
+  { $sudo apt-get update -qq >&2 &&
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium >&2; } || {
+    echo "test.sh: could not install chromium (apt-get install chromium), or set TRAILGLASS_CHROMIUM" >&2
+    exit 3
+  }
+fi
+
 if rustfmt --version >/dev/null 2>&1; then
   cargo fmt --all -- --check
 fi

@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod evidence;
 pub mod fault;
 pub mod r#gen;
 pub mod ingest;

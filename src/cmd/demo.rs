@@ -220,5 +220,81 @@ fn sessions_and_findings(
         out,
         "\nDrill down: trailglass --lake {lake_arg} sessions --id SESSION_ID; trailglass --lake {lake_arg} findings --severity high"
     )?;
+    evidence(out, rt, &mut a, config, lake_arg, first + 2)
+}
+
+/// Write and verify an evidence bundle for the session with the most findings.
+fn evidence(
+    out: &mut dyn Write,
+    rt: &tokio::runtime::Runtime,
+    a: &mut crate::query::catalog::Analysis,
+    config: crate::config::Config,
+    lake_arg: &str,
+    step: usize,
+) -> Result<()> {
+    use crate::evidence::bundle::{self, Plan, Subject};
+    use arrow::array::AsArray;
+    let sql = "SELECT f.session_id FROM findings f WHERE f.session_id IS NOT NULL \
+               GROUP BY f.session_id ORDER BY count(*) DESC, f.session_id LIMIT 1";
+    let batches = rt.block_on(query::run_sql(&a.ctx, sql))?;
+    let Some(id) = batches
+        .iter()
+        .flatten()
+        .find(|b| b.num_rows() > 0)
+        .and_then(|b| arrow::compute::cast(b.column(0), &arrow::datatypes::DataType::Utf8).ok())
+        .map(|c| c.as_string::<i32>().value(0).to_string())
+    else {
+        return Ok(());
+    };
+    let location = LakeLocation::parse(lake_arg)?;
+    let dir = match location.local_path() {
+        Some(p) => {
+            let mut s = p.as_os_str().to_owned();
+            s.push("-evidence");
+            PathBuf::from(s)
+        }
+        None => PathBuf::from("trailglass-demo-evidence"),
+    };
+    // Replaces only a bundle of an earlier demo run, never another directory.
+    let earlier = dir.join("manifest.json").is_file();
+    let plan = Plan {
+        subject: Subject::Session(id.clone()),
+        out: dir.clone(),
+        force: earlier,
+        created: chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp(), 0)
+            .unwrap_or_default(),
+        lake: crate::evidence::manifest::LakeRead {
+            location: lake_arg.to_string(),
+            as_of: None,
+            table_versions: rt.block_on(bundle::table_versions(&location))?,
+        },
+        config,
+        signer: None,
+        encrypt: None,
+    };
+    writeln!(
+        out,
+        "\n== {step}. An evidence bundle for session {id} (trailglass evidence {id} --out {})",
+        dir.display()
+    )?;
+    let written = rt.block_on(bundle::write(a, &plan))?;
+    writeln!(
+        out,
+        "wrote {}: {} records, {} findings; manifest sha256 {}",
+        written.path.display(),
+        written.records,
+        written.findings,
+        written.manifest_sha256
+    )?;
+    match crate::evidence::verify(&written.path, None)? {
+        crate::evidence::Verdict::Valid { files, .. } => writeln!(
+            out,
+            "verified: {files} files intact (unsigned; sign with --sign-key, see trailglass keygen); check: trailglass verify {}",
+            written.path.display()
+        )?,
+        crate::evidence::Verdict::Invalid { file, why } => {
+            anyhow::bail!("the demo bundle does not verify: {file} {why}")
+        }
+    }
     Ok(())
 }

@@ -2,15 +2,19 @@
 
 pub mod compact;
 pub mod config;
+pub mod decrypt;
 pub mod demo;
+pub mod evidence;
 pub mod findings;
 pub mod generate;
 pub mod ingest;
+pub mod keygen;
 pub mod mirror;
 pub mod queries;
 pub mod query;
 pub mod sessions;
 pub mod sql;
+pub mod verify;
 
 use std::path::PathBuf;
 
@@ -87,6 +91,10 @@ pub enum Command {
     Config(config::ConfigArgs),
     Compact(compact::CompactArgs),
     Demo(demo::DemoArgs),
+    Evidence(evidence::EvidenceArgs),
+    Verify(verify::VerifyArgs),
+    Keygen(keygen::KeygenArgs),
+    Decrypt(decrypt::DecryptArgs),
     /// Write a synthetic organization trail with planted break-glass sessions and its answer key.
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
@@ -105,6 +113,10 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Config(a) => config::run(a, &cli),
         Command::Compact(a) => compact::run(a, &cli),
         Command::Demo(a) => demo::run(a, &cli),
+        Command::Evidence(a) => evidence::run(a, &cli),
+        Command::Verify(a) => verify::run(a, &cli),
+        Command::Keygen(a) => keygen::run(a, &cli),
+        Command::Decrypt(a) => decrypt::run(a, &cli),
         Command::Generate(a) => generate::run(a).map(|_| Exit::Ok),
     }
 }

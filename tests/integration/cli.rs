@@ -167,6 +167,10 @@ fn demo_runs_on_the_bundled_sample() {
     // An explicit --lake is where the demo writes.
     assert!(w.lake().join("events").is_dir(), "{text}");
     assert!(!text.contains("temporary"), "{text}");
+    // Issue 19: the demo writes an evidence bundle and verifies it.
+    assert!(text.contains("verified:"), "{text}");
+    let bundle = w.path().join("lake-evidence");
+    w.run_code(&["verify", bundle.to_str().unwrap()], 0);
 }
 
 /// Issue 22: without an explicit `--lake` the demo never writes into the default lake or

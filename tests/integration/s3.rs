@@ -12,7 +12,7 @@ use super::util::{self, Workdir};
 /// Every run uses this secret key: it must never appear in any output.
 const SECRET: &str = "tg-secret-8c1f-do-not-print";
 
-fn tg(env: &S3Env, lake: &Path, args: &[&str]) -> Output {
+pub(super) fn tg(env: &S3Env, lake: &Path, args: &[&str]) -> Output {
     let mut c = Command::new(util::bin());
     c.arg("--lake").arg(lake).args(args).env_remove("RUST_LOG");
     env.env(&mut c, SECRET);

@@ -108,6 +108,8 @@ pub enum Fault {
     ShortBody,
     /// Forward the body in small pieces with pauses.
     SlowBody,
+    /// A KMS-style JSON error (`__type`) with this status, code and message, without forwarding.
+    KmsError(u16, &'static str, String),
 }
 
 pub struct Rule {
@@ -121,6 +123,8 @@ pub struct Rule {
     pub fault: Fault,
     /// How many matching requests get the fault (then it is spent).
     pub times: usize,
+    /// Substring the `X-Amz-Target` header must contain ("" for any): picks one KMS action.
+    pub amz_target: &'static str,
 }
 
 impl Rule {
@@ -133,6 +137,7 @@ impl Rule {
             not_query: "list-type",
             fault,
             times,
+            amz_target: "",
         }
     }
 
@@ -145,6 +150,20 @@ impl Rule {
             not_query: "",
             fault,
             times,
+            amz_target: "",
+        }
+    }
+
+    /// A fault on one KMS action (`Sign`, `GenerateDataKey`, …).
+    pub fn kms(action: &'static str, fault: Fault, times: usize) -> Rule {
+        Rule {
+            method: "POST",
+            path: "/".into(),
+            query: "",
+            not_query: "",
+            fault,
+            times,
+            amz_target: action,
         }
     }
 }
@@ -275,6 +294,7 @@ fn relay(mut client: TcpStream, upstream: u16, st: &Mutex<ProxyState>) -> std::i
     let method = parts.next().unwrap_or_default().to_string();
     let target = parts.next().unwrap_or_default().to_string();
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let amz_target = head.get("x-amz-target").unwrap_or_default().to_string();
     let fault = {
         let mut s = st.lock().expect("proxy state");
         s.log.push(format!("{method} {target}"));
@@ -284,6 +304,7 @@ fn relay(mut client: TcpStream, upstream: u16, st: &Mutex<ProxyState>) -> std::i
                 && path.contains(&r.path)
                 && query.contains(r.query)
                 && (r.not_query.is_empty() || !query.contains(r.not_query))
+                && (r.amz_target.is_empty() || amz_target.ends_with(&format!(".{}", r.amz_target)))
         });
         let fault = hit.map(|r| {
             r.times -= 1;
@@ -314,6 +335,14 @@ fn relay(mut client: TcpStream, upstream: u16, st: &Mutex<ProxyState>) -> std::i
             );
         }
         Some(Fault::Error(status, code, msg)) => return error(&mut client, *status, code, msg),
+        Some(Fault::KmsError(status, code, msg)) => {
+            let json = format!("{{\"__type\":\"{code}\",\"message\":\"{msg}\"}}");
+            let resp = format!(
+                "HTTP/1.1 {status} Injected\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-ErrorType: {code}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+                json.len()
+            );
+            return client.write_all(resp.as_bytes());
+        }
         _ => {}
     }
 
