@@ -100,7 +100,8 @@ fn no_tracked_file_refers_to_anything_outside_the_repository() {
     let all: BTreeSet<&str> = files.iter().map(String::as_str).collect();
     // Spelled in pieces so that this file does not match itself.
     let beside = ["..", "shared"].join("/");
-    let machine_paths = ["/work/", "/home/", "/Users/", "/root/", "file://"];
+    // `file:///…` is a literal path; `file://{dir}` built at run time is not.
+    let machine_paths = ["/work/", "/home/", "/Users/", "/root/", "file:///"];
     let mut problems = Vec::new();
     for f in &files {
         let Ok(text) = std::fs::read_to_string(repo().join(f)) else {
