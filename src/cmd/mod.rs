@@ -11,6 +11,7 @@ pub mod queries;
 pub mod query;
 pub mod sessions;
 pub mod sql;
+pub mod vacuum;
 
 use std::path::PathBuf;
 
@@ -58,6 +59,7 @@ pub enum Command {
     Query(query::QueryArgs),
     Config(config::ConfigArgs),
     Compact(compact::CompactArgs),
+    Vacuum(vacuum::VacuumArgs),
     Demo(demo::DemoArgs),
     /// Write a synthetic organization trail with planted break-glass sessions and its answer key.
     #[command(hide = true)]
@@ -76,6 +78,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Query(a) => query::run(a, &cli),
         Command::Config(a) => config::run(a, &cli),
         Command::Compact(a) => compact::run(a, &cli),
+        Command::Vacuum(a) => vacuum::run(a, &cli),
         Command::Demo(a) => demo::run(a, &cli),
         Command::Generate(a) => generate::run(a).map(|_| Exit::Ok),
     }

@@ -153,3 +153,23 @@ fn a_bad_container_among_good_objects_leaves_no_rows() {
         .collect();
     assert_eq!(sources, ["a", "a", "c", "c"]);
 }
+
+/// Issue 17: an object past its time budget is rejected `timeout` whole (no rows), and the
+/// decoder goes on with the next object.
+#[test]
+fn an_object_past_its_time_budget_is_rejected_whole() {
+    let text = format!("{{\"Records\":[{REC},{REC}]}}");
+    let mut d = Decoder::new(Limits {
+        object_timeout: Some(std::time::Duration::ZERO),
+        ..Limits::default()
+    });
+    let o = d.decode("slow", text.as_bytes());
+    assert_eq!(o.rows, 0);
+    assert_eq!(
+        o.rejects.iter().map(|r| r.code).collect::<Vec<_>>(),
+        ["timeout"]
+    );
+    assert!(d.finish().is_none(), "no row of it is kept");
+    let mut d = Decoder::new(Limits::default());
+    assert_eq!(d.decode("fast", text.as_bytes()).rows, 2);
+}

@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod compact;
 mod crash;
+mod hardening;
 mod identity;
 mod ingest;
 mod realdata;

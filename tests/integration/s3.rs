@@ -539,19 +539,34 @@ fn s3_lake_is_kms_encrypted_and_exactly_once() {
     // delta-rs's object_store writes go straight to moto (the proxy relays only what the source reads).
     env.direct.set(true);
     let lake = PathBuf::from("s3://lake-bucket/trailglass");
-    let sample = util::sample();
+    // The lake's key is not the bucket's default key, so a file written without it shows.
+    let lake_key = env.rt.block_on(async {
+        let k = env.kms.create_key().send().await.expect("CreateKey");
+        k.key_metadata()
+            .and_then(|m| m.arn())
+            .expect("key ARN")
+            .to_string()
+    });
+    // A local copy short of one log: the second run, from a local directory and without
+    // --lake-kms-key, writes that log's batch under the lake's key all the same.
+    let sample = w.path().join("trail");
+    util::copy_tree(&util::sample(), &sample);
+    let held_back = sample.join(&log_keys(&sample)[0]);
+    let aside = w.path().join("held-back");
+    std::fs::rename(&held_back, &aside).expect("hold a log back");
     // Small batches: several files per day, for `compact` below.
     let s = ingest(
         &env,
         &lake,
         sample.to_str().expect("utf-8"),
-        &["--lake-kms-key", &env.key_arn, "--batch-size", "1"],
+        &["--lake-kms-key", &lake_key, "--batch-size", "1"],
     );
-    let records = s["records"].as_i64().expect("records");
-    assert!(records > 4000);
-    assert_eq!(count(&env, &lake, "SELECT count(*) FROM events"), records);
+    let first = s["records"].as_i64().expect("records");
+    std::fs::rename(&aside, &held_back).expect("put it back");
     let again = ingest(&env, &lake, sample.to_str().expect("utf-8"), &[]);
-    assert_eq!(again["objects_ingested"], 0, "{again:#}");
+    assert_eq!(again["objects_ingested"], 1, "{again:#}");
+    let records = first + again["records"].as_i64().expect("records");
+    assert!(records > 4000);
     assert_eq!(count(&env, &lake, "SELECT count(*) FROM events"), records);
     // compact works on a lake on S3 too, and changes no row.
     let rows =
@@ -565,23 +580,28 @@ fn s3_lake_is_kms_encrypted_and_exactly_once() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(sql(&env, &lake, rows) == before, "compact changed the rows");
-    // Every events file, those of the ingest and those of the compaction, is under the lake key.
+    // Every object of the lake, data and log, those of both ingests and of the compaction, is
+    // under the lake's key.
     let heads = env.rt.block_on(async {
-        let list = env
+        let mut keys = Vec::new();
+        let mut pages = env
             .s3
             .list_objects_v2()
             .bucket("lake-bucket")
-            .prefix("trailglass/events/")
-            .send()
-            .await
-            .expect("list the lake");
+            .prefix("trailglass/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.expect("list the lake");
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key())
+                    .map(str::to_string),
+            );
+        }
         let mut heads = Vec::new();
-        for key in list
-            .contents()
-            .iter()
-            .filter_map(|o| o.key())
-            .filter(|k| k.ends_with(".parquet"))
-        {
+        for key in &keys {
             let head = env
                 .s3
                 .head_object()
@@ -594,7 +614,14 @@ fn s3_lake_is_kms_encrypted_and_exactly_once() {
         }
         heads
     });
-    assert!(heads.len() > 1, "ingest and compact files");
+    assert!(
+        heads
+            .iter()
+            .filter(|(k, _)| k.ends_with(".parquet"))
+            .count()
+            > 1,
+        "ingest and compact files"
+    );
     for (key, head) in heads {
         assert_eq!(
             head.server_side_encryption().map(|s| s.as_str()),
@@ -603,10 +630,52 @@ fn s3_lake_is_kms_encrypted_and_exactly_once() {
         );
         let kid = head.ssekms_key_id().expect("a KMS key id");
         assert!(
-            env.key_arn.ends_with(kid.rsplit('/').next().expect("id")),
-            "{key}: {kid} vs {}",
-            env.key_arn
+            lake_key.ends_with(kid.rsplit('/').next().expect("id")),
+            "{key}: {kid} vs the lake's {lake_key}"
         );
     }
     drop(w);
+}
+
+/// Issue 17: a read that stalls ends at `--object-timeout`: the object is rejected `timeout`
+/// and left out of `objects`, every other object is ingested, and the next run reads it.
+#[test]
+fn s3_a_stalled_read_is_rejected_at_the_object_timeout_and_the_run_goes_on() {
+    let env = S3Env::start();
+    let w = Workdir::new();
+    let bucket = "stalling-bucket";
+    env.bucket(bucket);
+    env.upload_dir(bucket, &util::sample());
+    let logs = log_keys(&util::sample());
+    let stuck = logs[logs.len() / 2]
+        .rsplit('/')
+        .next()
+        .expect("name")
+        .to_string();
+    env.proxy.add(Rule::object(
+        stuck.clone(),
+        Fault::Stall(std::time::Duration::from_secs(30)),
+        1,
+    ));
+    let lake = w.path().join("lake");
+    let src = format!("s3://{bucket}");
+    let s = ingest(&env, &lake, &src, &["--object-timeout", "3"]);
+    assert_eq!(env.proxy.faults_served(), 1);
+    assert_eq!(s["rejected_objects"], 1, "{s:#}");
+    assert_eq!(s["objects_ingested"], logs.len() - 1, "{s:#}");
+    let rejects = sql(&env, &lake, "SELECT key, reason FROM rejects");
+    assert_eq!(rejects.lines().count(), 2, "{rejects}");
+    assert!(
+        rejects.contains(&stuck) && rejects.contains(",timeout"),
+        "{rejects}"
+    );
+    let listed = format!("SELECT count(*) FROM objects WHERE key LIKE '%{stuck}'");
+    assert_eq!(count(&env, &lake, &listed), 0, "retried by the next run");
+
+    let again = ingest(&env, &lake, &src, &[]);
+    assert_eq!(again["objects_ingested"], 1, "{again:#}");
+    let local = w.path().join("local-lake");
+    ingest(&env, &local, util::sample().to_str().expect("utf-8"), &[]);
+    let q = "SELECT _source, _record, sha256(_raw) FROM events ORDER BY _source, _record";
+    assert!(sql(&env, &lake, q) == sql(&env, &local, q), "the oracle");
 }
