@@ -637,6 +637,15 @@ fn s3_lake_is_kms_encrypted_and_exactly_once() {
     drop(w);
 }
 
+/// The lake holds exactly the sample's records: every (`_source`, `_record`, SHA-256 of `_raw`)
+/// of a clean local run, no more, no less.
+fn assert_sample_oracle(env: &S3Env, w: &Workdir, lake: &Path) {
+    let local = w.path().join("oracle-lake");
+    ingest(env, &local, util::sample().to_str().expect("utf-8"), &[]);
+    let q = "SELECT _source, _record, sha256(_raw) FROM events ORDER BY _source, _record";
+    assert!(sql(env, lake, q) == sql(env, &local, q), "the oracle");
+}
+
 /// Issue 17: a read that stalls ends at `--object-timeout`: the object is rejected `timeout`
 /// and left out of `objects`, every other object is ingested, and the next run reads it.
 #[test]
@@ -674,8 +683,133 @@ fn s3_a_stalled_read_is_rejected_at_the_object_timeout_and_the_run_goes_on() {
 
     let again = ingest(&env, &lake, &src, &[]);
     assert_eq!(again["objects_ingested"], 1, "{again:#}");
-    let local = w.path().join("local-lake");
-    ingest(&env, &local, util::sample().to_str().expect("utf-8"), &[]);
-    let q = "SELECT _source, _record, sha256(_raw) FROM events ORDER BY _source, _record";
-    assert!(sql(&env, &lake, q) == sql(&env, &local, q), "the oracle");
+    assert_sample_oracle(&env, &w, &lake);
+}
+
+/// A small seeded generator (PCG-style LCG): fault schedules that are random but reproducible.
+struct Seeded(u64);
+
+impl Seeded {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+/// GET requests of the object `key` that the proxy saw (listings excluded).
+fn reads_of(env: &S3Env, key: &str) -> usize {
+    env.proxy
+        .log()
+        .iter()
+        .filter(|l| l.starts_with("GET ") && l.contains(key) && !l.contains("list-type"))
+        .count()
+}
+
+/// R10: 503 SlowDown, 500 InternalError and 400 RequestTimeout on a seeded 30 % of the object
+/// reads, each served one to three times. The lake equals a clean run's (the oracle), and no
+/// object is requested more than its faults plus one, within the SDK's four attempts.
+#[test]
+fn r10_throttling_and_5xx_on_a_seeded_30_percent_of_reads() {
+    let env = S3Env::start();
+    let w = Workdir::new();
+    let bucket = "flaky-bucket";
+    env.bucket(bucket);
+    env.upload_dir(bucket, &util::sample());
+    let logs = log_keys(&util::sample());
+    let mut rng = Seeded(20261204);
+    let mut faulted = Vec::new();
+    for k in &logs {
+        if rng.next(10) >= 3 {
+            continue;
+        }
+        let fault = match rng.next(3) {
+            0 => Fault::SlowDown,
+            1 => Fault::Error(500, "InternalError", "We encountered an internal error.".into()),
+            _ => Fault::Error(
+                400,
+                "RequestTimeout",
+                "Your socket connection to the server was not read from or written to within the timeout period.".into(),
+            ),
+        };
+        let times = 1 + rng.next(3);
+        env.proxy.add(Rule::object(k.clone(), fault, times));
+        faulted.push((k.clone(), times));
+    }
+    assert!(
+        faulted.len() * 5 > logs.len(),
+        "about 30 % of {} keys",
+        logs.len()
+    );
+    let lake = w.path().join("lake");
+    let s = ingest(&env, &lake, &format!("s3://{bucket}"), &[]);
+    assert_eq!(
+        env.proxy.faults_served(),
+        faulted.iter().map(|(_, t)| t).sum::<usize>(),
+        "every fault was served"
+    );
+    assert_eq!(s["rejected_objects"], 0, "{s:#}");
+    for (k, times) in &faulted {
+        let n = reads_of(&env, k);
+        assert!(
+            n <= times + 1 && n <= 4,
+            "{k}: {n} requests for {times} faults"
+        );
+    }
+    assert_sample_oracle(&env, &w, &lake);
+}
+
+/// R13: kms:Decrypt denied for some keys mid-run (moto does not enforce KMS, so the proxy answers
+/// as S3 does). Those keys are named with the permission, read once (a denial is not retried),
+/// kept out of `objects`, the rest committed, exit 3; once the permission is fixed, the next run
+/// ingests exactly those keys, and the lake equals the oracle.
+#[test]
+fn r13_kms_denied_for_some_keys_mid_run() {
+    let env = S3Env::start();
+    let w = Workdir::new();
+    let bucket = "denied-bucket";
+    env.bucket(bucket);
+    env.upload_dir(bucket, &util::sample());
+    let logs = log_keys(&util::sample());
+    let denied: Vec<String> = logs
+        .iter()
+        .skip(3)
+        .step_by(logs.len() / 4)
+        .cloned()
+        .collect();
+    for k in &denied {
+        env.proxy.add(Rule::object(
+            k.clone(),
+            Fault::Error(
+                403,
+                "AccessDenied",
+                "User: arn:aws:iam::123456789012:user/soc is not authorized to perform: kms:Decrypt on the resource associated with this ciphertext because no identity-based policy allows the kms:Decrypt action".into(),
+            ),
+            usize::MAX,
+        ));
+    }
+    let lake = w.path().join("lake");
+    let src = format!("s3://{bucket}");
+    let out = tg(&env, &lake, &["ingest", &src, "--json", "-q"]);
+    code(&out, 3, "kms:Decrypt denied");
+    for k in &denied {
+        assert!(
+            stderr(&out).contains(k.as_str()),
+            "{k} named: {}",
+            stderr(&out)
+        );
+        assert_eq!(reads_of(&env, k), 1, "{k}: a denial is not retried");
+        let q = format!("SELECT count(*) FROM objects WHERE key = '{k}'");
+        assert_eq!(count(&env, &lake, &q), 0, "{k} is left for the next run");
+    }
+    assert!(stderr(&out).contains("kms:Decrypt"), "{}", stderr(&out));
+    let s: Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(s["objects_ingested"], logs.len() - denied.len(), "{s:#}");
+
+    env.proxy.clear();
+    let again = ingest(&env, &lake, &src, &[]);
+    assert_eq!(again["objects_ingested"], denied.len(), "{again:#}");
+    assert_sample_oracle(&env, &w, &lake);
 }
