@@ -761,6 +761,21 @@ fn r10_throttling_and_5xx_on_a_seeded_30_percent_of_reads() {
     assert_sample_oracle(&env, &w, &lake);
 }
 
+/// Every read of `keys` answers `fault`, for good; returns the lake and source of a run.
+fn fail_reads(
+    env: &S3Env,
+    w: &Workdir,
+    bucket: &str,
+    keys: &[String],
+    fault: Fault,
+) -> (PathBuf, String) {
+    for k in keys {
+        env.proxy
+            .add(Rule::object(k.clone(), fault.clone(), usize::MAX));
+    }
+    (w.path().join("lake"), format!("s3://{bucket}"))
+}
+
 /// R13: kms:Decrypt denied for some keys mid-run (moto does not enforce KMS, so the proxy answers
 /// as S3 does). Those keys are named with the permission, read once (a denial is not retried),
 /// kept out of `objects`, the rest committed, exit 3; once the permission is fixed, the next run
@@ -779,19 +794,14 @@ fn r13_kms_denied_for_some_keys_mid_run() {
         .step_by(logs.len() / 4)
         .cloned()
         .collect();
-    for k in &denied {
-        env.proxy.add(Rule::object(
-            k.clone(),
-            Fault::Error(
-                403,
-                "AccessDenied",
-                "User: arn:aws:iam::123456789012:user/soc is not authorized to perform: kms:Decrypt on the resource associated with this ciphertext because no identity-based policy allows the kms:Decrypt action".into(),
-            ),
-            usize::MAX,
-        ));
-    }
-    let lake = w.path().join("lake");
-    let src = format!("s3://{bucket}");
+    let why = "User: arn:aws:iam::123456789012:user/soc is not authorized to perform: kms:Decrypt on the resource associated with this ciphertext because no identity-based policy allows the kms:Decrypt action";
+    let (lake, src) = fail_reads(
+        &env,
+        &w,
+        bucket,
+        &denied,
+        Fault::Error(403, "AccessDenied", why.into()),
+    );
     let out = tg(&env, &lake, &["ingest", &src, "--json", "-q"]);
     code(&out, 3, "kms:Decrypt denied");
     for k in &denied {
@@ -811,5 +821,57 @@ fn r13_kms_denied_for_some_keys_mid_run() {
     env.proxy.clear();
     let again = ingest(&env, &lake, &src, &[]);
     assert_eq!(again["objects_ingested"], denied.len(), "{again:#}");
+    assert_sample_oracle(&env, &w, &lake);
+}
+
+/// R14: credentials that expire mid-run (every read of the later half of the keys answers
+/// `ExpiredToken`, which no refresh cures here). The run commits what it read, names what it
+/// could not, exits 3, and leaves nothing partial; the next run, with fresh credentials, reads
+/// exactly the rest, and the lake equals the oracle.
+#[test]
+fn r14_credentials_expiring_mid_run() {
+    let env = S3Env::start();
+    let w = Workdir::new();
+    let bucket = "expiring-bucket";
+    env.bucket(bucket);
+    env.upload_dir(bucket, &util::sample());
+    let logs = log_keys(&util::sample());
+    let mut sorted = logs.clone();
+    sorted.sort();
+    let expired = &sorted[sorted.len() / 2..];
+    let expired_token = Fault::Error(
+        400,
+        "ExpiredToken",
+        "The provided token has expired.".into(),
+    );
+    let (lake, src) = fail_reads(&env, &w, bucket, expired, expired_token);
+    let out = tg(&env, &lake, &["ingest", &src, "--json", "-q"]);
+    code(&out, 3, "expired credentials");
+    let s: Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(s["objects_ingested"], logs.len() - expired.len(), "{s:#}");
+    assert_eq!(
+        s["failed"].as_array().map(Vec::len),
+        Some(expired.len()),
+        "{s:#}"
+    );
+    let objects = count(&env, &lake, "SELECT count(*) FROM objects");
+    assert_eq!(objects as usize, logs.len() - expired.len());
+    // Nothing partial: objects lists exactly the objects whose rows are in events.
+    assert_eq!(
+        count(
+            &env,
+            &lake,
+            "SELECT count(*) FROM (SELECT DISTINCT _source FROM events)"
+        ),
+        count(
+            &env,
+            &lake,
+            "SELECT count(*) FROM objects WHERE records > 0"
+        )
+    );
+
+    env.proxy.clear();
+    let again = ingest(&env, &lake, &src, &[]);
+    assert_eq!(again["objects_ingested"], expired.len(), "{again:#}");
     assert_sample_oracle(&env, &w, &lake);
 }
