@@ -875,3 +875,48 @@ fn r14_credentials_expiring_mid_run() {
     assert_eq!(again["objects_ingested"], expired.len(), "{again:#}");
     assert_sample_oracle(&env, &w, &lake);
 }
+
+/// R23 on S3: two ingest processes into one `s3://` lake at once. S3 has no lock: put-if-absent
+/// commits and delta-rs's conflict check let one batch through per version, and a loser exits 3.
+/// After a last run the lake equals the oracle, and no object is in two batches.
+#[test]
+fn r23_two_ingest_processes_on_one_s3_lake() {
+    let env = S3Env::start();
+    let w = Workdir::new();
+    env.bucket("race-bucket");
+    env.direct.set(true);
+    let lake = PathBuf::from("s3://race-bucket/trailglass");
+    let sample = util::sample();
+    let spawn = || {
+        let mut c = Command::new(util::bin());
+        c.arg("--lake")
+            .arg(&lake)
+            .args(["ingest", sample.to_str().expect("utf-8"), "-q"])
+            .args(["--batch-size", "1", "--lake-kms-key", &env.key_arn])
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        env.env(&mut c, SECRET);
+        c.spawn().expect("spawn")
+    };
+    let (a, b) = (spawn(), spawn());
+    for out in [a, b].map(|c| c.wait_with_output().expect("wait")) {
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "exit {:?}: {}",
+            out.status.code(),
+            stderr(&out)
+        );
+    }
+    ingest(&env, &lake, sample.to_str().expect("utf-8"), &[]);
+    assert_sample_oracle(&env, &w, &lake);
+    assert_eq!(
+        count(
+            &env,
+            &lake,
+            "SELECT count(*) FROM (SELECT key FROM objects GROUP BY key HAVING count(*) > 1)"
+        ),
+        0,
+        "an object in two batches"
+    );
+}
