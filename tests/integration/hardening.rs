@@ -469,3 +469,46 @@ fn every_format_carries_the_same_rows_and_account_filters_exactly() {
     assert!(!got.is_empty());
     assert_eq!(got.iter().collect::<Vec<_>>(), want, "--account {acct}");
 }
+
+/// Issue 17 item 7: the demo prints the sample's sessions and findings, not only its headings:
+/// every session of `sessions` is in its table, and its per-rule counts are those of `findings`.
+#[test]
+fn the_demo_prints_the_samples_sessions_and_findings() {
+    let w = Workdir::new();
+    let demo = String::from_utf8(w.run_code(&["demo"], 0).stdout).expect("utf-8");
+    let config = super::util::repo().join("testdata/sample/trailglass.toml");
+    let config = config.to_str().expect("utf-8");
+    let rows = |verb: &str| -> Vec<Value> {
+        let out = w.run_code(&["--config", config, verb, "--format", "ndjson"], 0);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("ndjson row"))
+            .collect()
+    };
+    let sessions = rows("sessions");
+    assert!(!sessions.is_empty());
+    for s in &sessions {
+        let id = s["session_id"].as_str().expect("id");
+        assert!(
+            demo.contains(&format!("| {id} |")),
+            "session {id} not shown"
+        );
+    }
+    assert!(demo.contains(&format!("{} rows", sessions.len())), "{demo}");
+    let mut per_rule = std::collections::BTreeMap::<String, (String, usize)>::new();
+    for f in rows("findings") {
+        let e = per_rule
+            .entry(f["rule_id"].as_str().expect("rule").to_string())
+            .or_insert((f["severity"].as_str().expect("severity").to_string(), 0));
+        e.1 += 1;
+    }
+    assert!(!per_rule.is_empty());
+    for (rule, (severity, n)) in &per_rule {
+        let line = demo
+            .lines()
+            .find(|l| l.starts_with(&format!("| {rule} ")))
+            .unwrap_or_else(|| panic!("{rule} not shown"));
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        assert_eq!(cells[2..4], [severity.as_str(), &n.to_string()], "{line}");
+    }
+}
