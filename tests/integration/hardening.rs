@@ -73,9 +73,9 @@ fn strict_exits_2_on_a_changed_object() {
     assert_eq!(s["changed_objects"], 1, "{s}");
 }
 
-/// Every file the lake writes is 0600 and every folder 0700, after ingest and after compact.
+/// Every file the lake writes is 0600 and every folder 0700, after ingest, compact and vacuum.
 #[test]
-fn every_lake_file_is_owner_only_after_ingest_and_compact() {
+fn every_lake_file_is_owner_only_after_ingest_compact_and_vacuum() {
     let w = Workdir::new();
     let check = |verb: &str| {
         let mut dirs = vec![w.lake()];
@@ -103,6 +103,13 @@ fn every_lake_file_is_owner_only_after_ingest_and_compact() {
         String::from_utf8_lossy(&out.stdout)
     );
     check("compact");
+    // vacuum deletes, and writes its own log entries.
+    let out = w.run_code(&["vacuum", "--retain", "0d"], 0);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("deleted 0 file"),
+        "compact's replaced files go"
+    );
+    check("vacuum");
 }
 
 /// `ingest SRC -q` in batches of 1 MiB: several commits from the sample.
