@@ -60,8 +60,8 @@ impl Error {
     }
 
     /// Type an error met on the lake (opening, locking, writing, committing) by its causes: an
-    /// I/O cause says denied or full; anything else there is environment (the store answered
-    /// with an error) unless `internal` says the lake's own logic failed.
+    /// I/O cause says denied or full; an Arrow error is trailglass's own (internal); anything
+    /// else there is environment (the store or a concurrent writer answered with an error).
     pub fn of_lake(err: anyhow::Error) -> anyhow::Error {
         if typed(&err).is_some() {
             return err;
@@ -71,7 +71,15 @@ impl Error {
             Some(std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded) => {
                 Error::StorageFull(text).into()
             }
-            _ => Error::Access(text).into(),
+            Some(_) => Error::Access(text).into(),
+            // Building Arrow data from rows the decoder made is trailglass's own logic.
+            None if err
+                .chain()
+                .any(|c| c.downcast_ref::<arrow::error::ArrowError>().is_some()) =>
+            {
+                Error::Internal(text).into()
+            }
+            None => Error::Access(text).into(),
         }
     }
 }
@@ -156,5 +164,13 @@ mod tests {
             Exit::Access
         );
         assert_eq!(exit_for(&anyhow::anyhow!("SQL error")), Exit::Input);
+        let arrow = anyhow::Error::from(arrow::error::ArrowError::InvalidArgumentError(
+            "columns of different lengths".into(),
+        ))
+        .context("writing events files");
+        assert_eq!(exit_for(&Error::of_lake(arrow)), Exit::Internal);
+        let conflict = anyhow::anyhow!("Transaction failed: Metadata changed since last commit.")
+            .context("committing to the events table");
+        assert_eq!(exit_for(&Error::of_lake(conflict)), Exit::Access);
     }
 }
