@@ -413,15 +413,23 @@ fn r1_seeded_sigkills_then_vacuum_leave_exactly_the_oracle() {
     assert_eq!(oracle(&w), want, "after vacuum");
 }
 
+/// Ingest the bundled sample; returns the path of its break-glass configuration.
+fn ingest_sample_with_config(w: &Workdir) -> String {
+    let dir = super::util::repo().join("testdata/sample");
+    w.ingest(&dir.join("trail"), &[]);
+    dir.join("trailglass.toml")
+        .to_str()
+        .expect("utf-8")
+        .to_string()
+}
+
 /// Issue 17 item 7: every output format of `sessions` and `findings` carries the same rows (not
 /// only exit 0), and `--account` keeps exactly that account's findings, a non-empty set.
 #[test]
 fn every_format_carries_the_same_rows_and_account_filters_exactly() {
     let w = Workdir::new();
-    let dir = super::util::repo().join("testdata/sample");
-    w.ingest(&dir.join("trail"), &[]);
-    let config = dir.join("trailglass.toml");
-    let config = config.to_str().expect("utf-8");
+    let config = ingest_sample_with_config(&w);
+    let config = config.as_str();
     let run = |args: &[&str]| {
         let mut all = vec!["--config", config];
         all.extend_from_slice(args);
@@ -518,4 +526,46 @@ fn the_demo_prints_the_samples_sessions_and_findings() {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
         assert_eq!(cells[2..4], [severity.as_str(), &n.to_string()], "{line}");
     }
+}
+
+/// Issue 17 item 7: `findings --from/--to` over a non-empty window inside the data gives exactly
+/// the findings whose event time is in it, both ends included (the window's ends are times of
+/// findings).
+#[test]
+fn a_findings_window_gives_exactly_the_findings_inside_it() {
+    let w = Workdir::new();
+    let config = ingest_sample_with_config(&w);
+    let config = config.as_str();
+    let findings = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec!["--config", config, "findings", "--format", "ndjson"];
+        args.extend_from_slice(extra);
+        let out = w.run_code(&args, 0);
+        let mut rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("ndjson row"))
+            .collect();
+        rows.sort_by_key(|r| r.to_string());
+        rows
+    };
+    let time = |r: &Value| {
+        chrono::DateTime::parse_from_rfc3339(r["eventtime"].as_str().expect("eventtime"))
+            .expect("a time")
+    };
+    let all = findings(&[]);
+    let mut times: Vec<_> = all.iter().map(time).collect();
+    times.sort();
+    let (from, to) = (times[times.len() / 4], times[times.len() * 3 / 4]);
+    let want: Vec<Value> = all
+        .iter()
+        .filter(|r| (from..=to).contains(&time(r)))
+        .cloned()
+        .collect();
+    assert!(
+        !want.is_empty() && want.len() < all.len(),
+        "{} of {}",
+        want.len(),
+        all.len()
+    );
+    let got = findings(&["--from", &from.to_rfc3339(), "--to", &to.to_rfc3339()]);
+    assert_eq!(got, want, "--from {from} --to {to}");
 }
