@@ -13,3 +13,12 @@ pub fn point(name: &str) {
         std::process::abort();
     }
 }
+
+/// Fail here as a full disk would (`ENOSPC`) if this failpoint is armed: the storage-full tests
+/// need no small filesystem.
+pub fn io(name: &str) -> std::io::Result<()> {
+    if ARMED.as_deref() == Some(name) {
+        return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+    }
+    Ok(())
+}

@@ -23,6 +23,7 @@ use datafusion::prelude::SessionContext;
 use sha2::{Digest, Sha256};
 
 use crate::decode::{self, Decoder, Limits, ObjectDecoded, Reject};
+use crate::error::Error;
 use crate::lake::{Batch, Lake, LakeLocation, Table};
 use crate::schema;
 use crate::source::{DigestRef, Fetched, Filter, Kind, ObjectRef, Source, classify};
@@ -90,11 +91,14 @@ pub struct Summary {
     pub kms_key: Option<String>,
     /// Preflight problems that did not stop the run.
     pub warnings: Vec<String>,
+    /// Objects whose read overran `--object-timeout` (also counted as rejected objects).
+    pub timed_out: Vec<String>,
 }
 
 impl Summary {
+    /// Every reject of the run, `changed_object` included (what `--strict` turns into exit 2).
     pub fn rejects(&self) -> usize {
-        self.rejected_objects + self.rejected_records
+        self.rejected_objects + self.rejected_records + self.changed_objects
     }
 }
 
@@ -111,6 +115,8 @@ enum Outcome {
     Changed,
     Decoded(ObjectDecoded),
     Failed(String),
+    /// Its read overran `--object-timeout`: rejected for this run, retried by the next.
+    TimedOut(Reject),
 }
 
 /// A run of objects decoded by one task into one batch (their rows, in order).
@@ -203,11 +209,15 @@ fn process(
     let bytes = match fetched {
         Ok(f) => f.bytes,
         Err(e) => {
+            let outcome = match e.downcast_ref::<crate::source::TimedOut>() {
+                Some(t) => Outcome::TimedOut(decode::timeout_reject(t.budget)),
+                None => Outcome::Failed(format!("{e:#}")),
+            };
             return Processed {
+                etag: o.etag.clone().unwrap_or_default(),
                 object: o,
-                etag: String::new(),
                 sha256: String::new(),
-                outcome: Outcome::Failed(format!("{e:#}")),
+                outcome,
             };
         }
     };
@@ -232,20 +242,31 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     let started = Instant::now();
     crate::alloc::no_huge_pages();
     // Before anything is written: a source that cannot be listed or read stops the run here.
-    let preflight = source.preflight(&opts.filter)?;
-    // A lake on S3 is encrypted like the trail it copies unless --lake-kms-key says otherwise.
-    let location = location.with_kms_key(preflight.kms_key.as_deref());
+    let preflight = source
+        .preflight(&opts.filter)
+        .map_err(|e| Error::Access(format!("{e:#}")))?;
     let rt = crate::lake::runtime().worker_threads(2).build()?;
-    let mut lake = rt.block_on(Lake::open_or_create(location))?;
-    let _lock = lake.lock()?;
+    // A lake on S3 keeps the key it was written with (unless --lake-kms-key names one); a new
+    // lake is encrypted like the trail it copies.
+    let location = rt
+        .block_on(location.with_existing_kms_key())
+        .with_kms_key(preflight.kms_key.as_deref());
+    let _lock = location.lock(true)?;
+    let mut lake = rt
+        .block_on(Lake::open_or_create(location))
+        .map_err(Error::of_lake)?;
     let mut summary = Summary {
-        recovered: rt.block_on(lake.recover())?,
+        recovered: rt.block_on(lake.recover()).map_err(Error::of_lake)?,
         kms_key: preflight.kms_key,
         warnings: preflight.warnings,
         ..Default::default()
     };
-    let known = rt.block_on(known_keys(&lake, Table::Objects))?;
-    let known_digests = rt.block_on(known_keys(&lake, Table::Digests))?;
+    let known = rt
+        .block_on(known_keys(&lake, Table::Objects))
+        .map_err(Error::of_lake)?;
+    let known_digests = rt
+        .block_on(known_keys(&lake, Table::Digests))
+        .map_err(Error::of_lake)?;
 
     let mut filter = opts.filter.clone();
     if let Some(days) = opts.lookback_days {
@@ -256,7 +277,9 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
         .build()
         .context("cannot start the decode threads")?;
     // A directory is walked on the decode threads (see `DirSource::walk`).
-    let mut listing = pool.install(|| source.list(&filter))?;
+    let mut listing = pool
+        .install(|| source.list(&filter))
+        .map_err(|e| Error::Access(format!("{e:#}")))?;
     summary.listed = listing.logs.len();
     // S3 lists each object's ETag: one already in the lake needs no request. Without this a
     // scheduled run would download and decrypt every object of its look-back window again.
@@ -317,8 +340,10 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                 }
                 held.set(batch.text_bytes);
                 let _release = Release(held);
-                w.batches
-                    .push(rt.block_on(commit(lake, batch, pool, || held.set(0)))?);
+                w.batches.push(
+                    rt.block_on(commit(lake, batch, pool, || held.set(0)))
+                        .map_err(Error::of_lake)?,
+                );
                 tracing::info!(batch = w.batches.last(), "committed");
             }
         });
@@ -413,12 +438,13 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
         drop(wtx);
         writer
             .join()
-            .map_err(|_| anyhow::anyhow!("the lake writer thread panicked"))?
+            .map_err(|_| Error::Internal("the lake writer thread panicked".into()))?
     })?;
     // Sessions read identity_events first; a file per batch made that read mostly per-file
     // overhead (opening, footers, statistics). It is small, so each run merges the days it added to.
     if !written.batches.is_empty() {
-        rt.block_on(lake.compact_index(Table::IdentityEvents))?;
+        rt.block_on(lake.compact_index(Table::IdentityEvents))
+            .map_err(Error::of_lake)?;
     }
     summary.batches = written.batches;
     summary.digests = written.digests;
@@ -443,6 +469,11 @@ fn gather(p: Processed, summary: &mut Summary, pending: &mut PendingBatch) {
     match p.outcome {
         Outcome::Known => summary.already_ingested += 1,
         Outcome::Failed(e) => summary.failed.push((p.object.key.clone(), e)),
+        Outcome::TimedOut(r) => {
+            summary.rejected_objects += 1;
+            summary.timed_out.push(p.object.key.clone());
+            pending.add_reject(&p.object, &p.etag, r);
+        }
         Outcome::Changed => {
             summary.changed_objects += 1;
             let r = Reject {
@@ -844,7 +875,22 @@ impl PendingBatch {
     }
 
     fn is_empty(&self) -> bool {
-        self.o_count == 0 && self.digests.is_empty()
+        self.o_count == 0 && self.r_count == 0 && self.digests.is_empty()
+    }
+
+    /// A reject row of `o`. Alone (not through `add`) for an object that stays out of
+    /// `objects` (its read timed out), so that the next run reads it again.
+    fn add_reject(&mut self, o: &ObjectRef, etag: &str, r: Reject) {
+        self.r_key.append_value(&o.key);
+        self.r_etag.append_value(etag);
+        self.r_record.append_option(r.record);
+        self.r_offset.append_option(r.offset);
+        self.r_reason.append_value(r.code);
+        self.r_detail.append_value(&r.detail);
+        // A huge rejected record is kept in part: the reject must stay queryable.
+        self.r_raw
+            .append_option(r.raw.as_deref().map(|s| truncate(s, 1 << 20)));
+        self.r_count += 1;
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -867,16 +913,7 @@ impl PendingBatch {
         self.o_rejects.append_value(rejects.len() as i64);
         self.o_count += 1;
         for r in rejects {
-            self.r_key.append_value(&o.key);
-            self.r_etag.append_value(etag);
-            self.r_record.append_option(r.record);
-            self.r_offset.append_option(r.offset);
-            self.r_reason.append_value(r.code);
-            self.r_detail.append_value(&r.detail);
-            // A huge rejected record is kept in part: the reject must stay queryable.
-            self.r_raw
-                .append_option(r.raw.as_deref().map(|s| truncate(s, 1 << 20)));
-            self.r_count += 1;
+            self.add_reject(o, etag, r);
         }
         self.text_bytes += text_bytes.max(o.size);
     }

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use super::Cli;
 use crate::error::{Error, Exit};
-use crate::lake::{Lake, LakeLocation};
+use crate::lake::{Lake, LakeLocation, LakeLock};
 
 /// Merge the small files ingest leaves in each day of `events` (one per day per commit) into
 /// files sorted by account and time. Query results do not change; scans open fewer files.
@@ -20,21 +20,43 @@ Takes the lake's writer lock, like ingest. Each merged day is one Delta commit t
 old files and adds the new ones; earlier versions stay readable with --as-of.")]
 pub struct CompactArgs {}
 
-pub fn run(_args: &CompactArgs, cli: &Cli) -> Result<Exit> {
-    let rt = crate::lake::runtime().build()?;
-    let location = LakeLocation::parse(&cli.lake)?;
-    let mut lake = rt
-        .block_on(Lake::open(location))
-        .map_err(|e| Error::Access(format!("{e:#}")))?;
-    let _lock = lake.lock()?;
-    rt.block_on(lake.load_index_tables())?;
-    // A batch interrupted after its events commit is finished first, as ingest would.
-    let recovered = rt.block_on(lake.recover())?;
-    let done = rt.block_on(lake.compact())?;
-    let mut out = std::io::stdout().lock();
-    if recovered > 0 {
-        writeln!(out, "completed {recovered} interrupted ingest commit(s)")?;
+/// An existing lake opened to be rewritten (compact, vacuum): owner-only files, the writer lock
+/// taken before any table is loaded, new files under the lake's KMS key, and a batch interrupted
+/// after its events commit finished first, as ingest would.
+pub(super) struct Rewrite {
+    pub rt: tokio::runtime::Runtime,
+    pub lake: Lake,
+    /// Held until the rewrite is done (released on drop).
+    _lock: LakeLock,
+}
+
+impl Rewrite {
+    pub fn open(cli: &Cli, out: &mut dyn Write) -> Result<Rewrite> {
+        crate::lake::owner_only();
+        let rt = crate::lake::runtime().build()?;
+        let location = LakeLocation::parse(&cli.lake)?;
+        let lock = location.lock(false)?;
+        let mut lake = rt
+            .block_on(Lake::open_for_writing(location))
+            .map_err(|e| Error::Access(format!("{e:#}")))?;
+        rt.block_on(lake.load_index_tables())
+            .map_err(Error::of_lake)?;
+        let recovered = rt.block_on(lake.recover()).map_err(Error::of_lake)?;
+        if recovered > 0 {
+            writeln!(out, "completed {recovered} interrupted ingest commit(s)")?;
+        }
+        Ok(Rewrite {
+            rt,
+            lake,
+            _lock: lock,
+        })
     }
+}
+
+pub fn run(_args: &CompactArgs, cli: &Cli) -> Result<Exit> {
+    let mut out = std::io::stdout().lock();
+    let mut rw = Rewrite::open(cli, &mut out)?;
+    let done = rw.rt.block_on(rw.lake.compact()).map_err(Error::of_lake)?;
     if done.commits == 0 {
         writeln!(
             out,

@@ -39,12 +39,16 @@ pub struct IngestArgs {
     /// A lake on S3 is written with SSE-KMS under this key (default: the source bucket's key).
     #[arg(long)]
     pub lake_kms_key: Option<String>,
-    /// Exit 2 when any object or record was rejected.
+    /// Exit 2 when any object or record was rejected (`changed_object` and `timeout` included).
     #[arg(long)]
     pub strict: bool,
     /// Largest decompressed object accepted, in MiB (gzip-bomb guard).
     #[arg(long, default_value_t = 1024)]
     pub max_object_size: u64,
+    /// Seconds one object may take to read and decode; past it the object is rejected
+    /// (`timeout`) and the run goes on. A read that timed out is tried again by the next run.
+    #[arg(long, default_value_t = crate::decode::DEFAULT_OBJECT_TIMEOUT_SECS, value_parser = parse_seconds)]
+    pub object_timeout: f64,
     /// Deepest JSON nesting accepted in a record.
     #[arg(long, default_value_t = 128)]
     pub max_depth: usize,
@@ -57,6 +61,13 @@ pub struct IngestArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0 && *v < 1e9)
+        .ok_or_else(|| format!("{s:?} is not a positive number of seconds"))
 }
 
 /// A day, or an RFC 3339 time whose day is taken.
@@ -119,21 +130,20 @@ impl S3Args {
             profile: self.profile.clone(),
             region: self.region.clone(),
             concurrency: self.concurrency,
+            object_timeout: None,
         }
     }
 }
 
 pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
-    // The lake is as sensitive as the trail: everything it writes is owner-only (SPEC §4).
-    // SAFETY: umask only changes this process's file-creation mask.
-    unsafe {
-        libc::umask(0o077);
-    }
+    crate::lake::owner_only();
+    let timeout = std::time::Duration::from_secs_f64(args.object_timeout);
     let source: Box<dyn Source> = if args.source.starts_with("s3://") {
-        Box::new(
-            S3Source::connect(&args.source, &args.s3.options())
-                .map_err(|e| Error::Usage(format!("{e:#}")))?,
-        )
+        let s3 = S3Options {
+            object_timeout: Some(timeout),
+            ..args.s3.options()
+        };
+        Box::new(S3Source::connect(&args.source, &s3).map_err(|e| Error::Usage(format!("{e:#}")))?)
     } else {
         Box::new(DirSource::new(&args.source).map_err(|e| Error::Usage(format!("{e:#}")))?)
     };
@@ -143,6 +153,7 @@ pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
         limits: Limits {
             max_decompressed: args.max_object_size << 20,
             max_depth: args.max_depth,
+            object_timeout: Some(timeout),
         },
         batch_bytes: args.batch_size << 20,
         threads: args.threads,
@@ -150,8 +161,8 @@ pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
         lookback_days: (!args.rescan).then_some(args.lookback),
         ..Options::default()
     };
+    // Errors are typed where they arise (error.rs): the exit code follows their kind.
     let summary = ingest::run(source.as_ref(), location.clone(), &opts)
-        .map_err(|e| Error::Access(format!("{e:#}")))
         .with_context(|| format!("ingest into {}", location.display()))?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -162,6 +173,11 @@ pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
     }
     for w in &summary.warnings {
         eprintln!("trailglass: warning: {w}");
+    }
+    for key in &summary.timed_out {
+        eprintln!(
+            "trailglass: {key} took longer than --object-timeout; rejected (timeout), left for the next run"
+        );
     }
     for (key, why) in &summary.failed {
         eprintln!("trailglass: could not read {key}: {why} (left for the next run)");
@@ -199,6 +215,7 @@ pub fn summary_json(s: &Summary) -> serde_json::Value {
         "seconds": s.seconds,
         "kms_key": s.kms_key,
         "warnings": s.warnings,
+        "timed_out": s.timed_out,
         "listed_prefixes": s.listed_prefixes,
     })
 }

@@ -14,6 +14,7 @@ pub mod queries;
 pub mod query;
 pub mod sessions;
 pub mod sql;
+pub mod vacuum;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -90,6 +91,7 @@ pub enum Command {
     Query(query::QueryArgs),
     Config(config::ConfigArgs),
     Compact(compact::CompactArgs),
+    Vacuum(vacuum::VacuumArgs),
     Demo(demo::DemoArgs),
     Evidence(evidence::EvidenceArgs),
     Verify(verify::VerifyArgs),
@@ -112,6 +114,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Query(a) => query::run(a, &cli),
         Command::Config(a) => config::run(a, &cli),
         Command::Compact(a) => compact::run(a, &cli),
+        Command::Vacuum(a) => vacuum::run(a, &cli),
         Command::Demo(a) => demo::run(a, &cli),
         Command::Evidence(a) => evidence::run(a, &cli),
         Command::Verify(a) => verify::run(a, &cli),

@@ -126,33 +126,41 @@ fn size_hint(bytes: &[u8]) -> usize {
 
 fn gunzip_with(d: &Inflater, bytes: &[u8], cap: u64) -> Result<Vec<u8>, Reject> {
     let max = usize::try_from(cap).unwrap_or(usize::MAX);
-    // The hint is exact for the usual single member: one call, no growth. Room for one more byte
-    // than the cap tells "at the cap" from "over".
-    let mut out: Vec<u8> = Vec::with_capacity(
-        size_hint(bytes)
-            .clamp(64, 256 << 20)
-            .min(max.saturating_add(1)),
-    );
+    // Room for one more byte than the cap tells "at the cap" from "over".
+    let budget = max.saturating_add(1);
+    // The trailer is untrusted: it is the last member's size mod 2^32, and a bomb may state
+    // anything. It only sizes the one libdeflate call per member. A trailer above the cap gets
+    // the whole budget, so an honest bomb costs the cap's worth of inflating and no more; a
+    // member that does not fit the room is finished by the streaming decoder, whose work stops
+    // at the cap too. Growing the room and calling libdeflate again (it cannot resume) is what
+    // once looped forever on a 2 GB bomb: the growth was asked of `reserve_exact` relative to a
+    // length that a failed call leaves at 0, so the room never grew.
+    let hint = size_hint(bytes);
+    let room = if hint >= budget {
+        budget
+    } else {
+        hint.clamp(64, 256 << 20).min(budget)
+    };
+    let mut out: Vec<u8> = Vec::with_capacity(room);
     let mut rest = bytes;
     while !rest.is_empty() {
         if !is_gzip(rest) {
             return Err(trailing(bytes, rest));
         }
-        let limit = max.saturating_add(1) - out.len();
-        match inflate_member(d, rest, &mut out, limit) {
-            Member::Done(read) => rest = &rest[read..],
-            Member::Full if out.capacity() - out.len() >= limit => {
-                return Err(too_large(cap));
-            }
-            Member::Full => {
-                let grow = (out.capacity().max(rest.len() * 4)).min(limit);
-                out.reserve_exact(grow);
-            }
-            Member::Bad => return gunzip_streaming(bytes, cap),
+        let left = budget - out.len();
+        match inflate_member(d, rest, &mut out, left) {
+            // A member reads its header and trailer at least: `read` is never 0.
+            Member::Done(read) if read > 0 => rest = &rest[read..],
+            Member::Full if out.capacity() - out.len() >= left => return Err(too_large(cap)),
+            _ => return stream_members(bytes, rest, out, cap),
         }
     }
     if out.len() > max {
         return Err(too_large(cap));
+    }
+    // A trailer that overstated the size left a large reservation behind.
+    if out.capacity() > (out.len() + (1 << 20)).saturating_mul(2) {
+        out.shrink_to_fit();
     }
     Ok(out)
 }
@@ -160,20 +168,37 @@ fn gunzip_with(d: &Inflater, bytes: &[u8], cap: u64) -> Result<Vec<u8>, Reject> 
 /// The streaming decoder: slower, but its errors name the cause (and it needs no whole-member
 /// output buffer).
 fn gunzip_streaming(bytes: &[u8], cap: u64) -> Result<Vec<u8>, Reject> {
-    let mut out = Vec::with_capacity(
+    let out = Vec::with_capacity(
         size_hint(bytes)
             .max(bytes.len())
             .min(cap.min(256 << 20) as usize),
     );
-    let mut rest = bytes;
+    stream_members(bytes, bytes, out, cap)
+}
+
+/// Inflate the members of `rest` (the tail of `bytes`) with flate2, appending to `out`. Work and
+/// output stop one byte past the cap, whatever the members' trailers say.
+fn stream_members(
+    bytes: &[u8],
+    mut rest: &[u8],
+    mut out: Vec<u8>,
+    cap: u64,
+) -> Result<Vec<u8>, Reject> {
     while !rest.is_empty() {
         if !is_gzip(rest) {
             return Err(trailing(bytes, rest));
         }
         let member_start = (bytes.len() - rest.len()) as i64;
         let budget = cap.saturating_sub(out.len() as u64);
+        // Room for the whole budget up front (address space, not memory, until written):
+        // `read_to_end` growing by doubling copied a bomb's gigabyte into two, twice the cap
+        // resident. Too large to reserve, it grows as before.
+        let _ =
+            out.try_reserve_exact(usize::try_from(budget.saturating_add(1)).unwrap_or(usize::MAX));
         let mut dec = GzDecoder::new(rest);
-        let read = (&mut dec).take(budget + 1).read_to_end(&mut out);
+        let read = (&mut dec)
+            .take(budget.saturating_add(1))
+            .read_to_end(&mut out);
         if let Err(e) = read {
             let (code, what) = match e.kind() {
                 std::io::ErrorKind::UnexpectedEof => ("gzip_truncated", "gzip stream cut short"),
@@ -188,9 +213,49 @@ fn gunzip_streaming(bytes: &[u8], cap: u64) -> Result<Vec<u8>, Reject> {
         if out.len() as u64 > cap {
             return Err(too_large(cap));
         }
-        rest = dec.into_inner();
+        let next = dec.into_inner();
+        // A member always consumes its header; one that did not would spin here forever.
+        if next.len() >= rest.len() {
+            return Err(Reject::object(
+                "gzip_corrupt",
+                format!("corrupt gzip data (member at byte {member_start}): no progress"),
+                Some(member_start),
+            ));
+        }
+        rest = next;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+/// A gzip member of `mib` MiB of zeros whose trailer states `isize` (None: the truth), made
+/// without compressing gigabytes: a full-flushed deflate of 1 MiB of zeros is byte-aligned and
+/// refers to nothing before it, so copies of it make one long stream. The CRC is computed
+/// only when `crc` asks (a bomb is rejected before its trailer is read).
+pub fn zeros_gzip(mib: usize, isize: Option<u32>, crc: bool) -> Vec<u8> {
+    let chunk = vec![0u8; 1 << 20];
+    let mut c = flate2::Compress::new(flate2::Compression::best(), false);
+    let mut block = Vec::with_capacity(8 << 10);
+    c.compress_vec(&chunk, &mut block, flate2::FlushCompress::Full)
+        .expect("deflate");
+    assert_eq!(c.total_in(), chunk.len() as u64, "one call takes the chunk");
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    out.reserve(block.len() * mib + 10);
+    for _ in 0..mib {
+        out.extend_from_slice(&block);
+    }
+    // An empty final block (fixed Huffman, end-of-block only).
+    out.extend_from_slice(&[0x03, 0x00]);
+    let mut sum = flate2::Crc::new();
+    if crc {
+        for _ in 0..mib {
+            sum.update(&chunk);
+        }
+    }
+    out.extend_from_slice(&sum.sum().to_le_bytes());
+    let size = isize.unwrap_or(((mib as u64) << 20) as u32);
+    out.extend_from_slice(&size.to_le_bytes());
+    out
 }
 
 #[cfg(test)]
@@ -198,6 +263,7 @@ mod tests {
     use std::io::Write;
 
     use super::*;
+    use crate::decode::Limits;
 
     fn gz(text: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -244,5 +310,91 @@ mod tests {
             gunzip(&gz(&big), len - 1).map_err(|r| r.code),
             Err("too_large")
         );
+    }
+
+    fn code(r: Result<Vec<u8>, Reject>) -> Result<usize, &'static str> {
+        r.map(|v| v.len()).map_err(|r| r.code)
+    }
+
+    /// Issue 17: a 2 MB object inflating to 2 GB never finished. At the default cap every bomb
+    /// is rejected after at most the cap's worth of output, whatever its trailer says, on both
+    /// paths; the multi-member case adds up members that each fit.
+    #[test]
+    fn r17_bombs_at_the_default_cap_are_rejected_whatever_the_trailer_says() {
+        let cap = Limits::default().max_decompressed;
+        let gib = (cap >> 20) as usize;
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            // 2 GiB mod 2^32: the trailer states the truth, above the cap.
+            (
+                "2x the cap, honest trailer",
+                zeros_gzip(2 * gib, None, false),
+            ),
+            // 4 GiB mod 2^32 is 0: the trailer says empty.
+            (
+                "4x the cap, trailer wrapped to 0",
+                zeros_gzip(4 * gib, None, false),
+            ),
+            (
+                "2x the cap, trailer says 100 bytes",
+                zeros_gzip(2 * gib, Some(100), false),
+            ),
+            (
+                "2x the cap, trailer says 4 GiB",
+                zeros_gzip(2 * gib, Some(u32::MAX), false),
+            ),
+            (
+                "the issue's trailer",
+                zeros_gzip(2 * gib, Some(1_999_635_278), false),
+            ),
+        ];
+        for (what, bomb) in &cases {
+            assert_eq!(code(gunzip(bomb, cap)), Err("too_large"), "{what}");
+        }
+        // Three members of 400 MiB, each under the cap, 1.2 GiB together; the trailer is the
+        // last member's, so it fits the room it claims.
+        let third = zeros_gzip(400, None, true);
+        let mut multi = third.clone();
+        multi.extend_from_slice(&third);
+        multi.extend_from_slice(&third);
+        assert_eq!(code(gunzip(&multi, cap)), Err("too_large"), "multi-member");
+        assert_eq!(
+            code(gunzip_streaming(&multi, cap)),
+            Err("too_large"),
+            "multi-member, streaming"
+        );
+        // The streaming path alone, on the smaller bomb (the larger one adds nothing: work stops
+        // at the cap).
+        assert_eq!(
+            code(gunzip_streaming(&cases[0].1, cap)),
+            Err("too_large"),
+            "streaming"
+        );
+    }
+
+    /// A trailer that lies about a small member, in either direction, is a corrupt member (the
+    /// length check), found at once, on both paths; members that fit are still read.
+    #[test]
+    fn r17_a_lying_trailer_is_corrupt_not_a_stall() {
+        let cap = Limits::default().max_decompressed;
+        let truth = zeros_gzip(3, None, true);
+        assert_eq!(code(gunzip(&truth, cap)), Ok(3 << 20));
+        for (what, isize) in [
+            ("too small", 1u32),
+            ("too large", u32::MAX),
+            ("above the cap", (cap + 1) as u32),
+        ] {
+            let liar = zeros_gzip(3, Some(isize), true);
+            assert_eq!(code(gunzip(&liar, cap)), Err("gzip_corrupt"), "{what}");
+            assert_eq!(
+                code(gunzip_streaming(&liar, cap)),
+                Err("gzip_corrupt"),
+                "{what}, streaming"
+            );
+        }
+        // Two members whose last trailer understates the first: the first does not fit the
+        // room, and is finished by the streaming decoder.
+        let mut two = zeros_gzip(3, None, true);
+        two.extend(gz(b"{}"));
+        assert_eq!(code(gunzip(&two, cap)), Ok((3 << 20) + 2));
     }
 }

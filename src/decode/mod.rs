@@ -22,6 +22,10 @@ use serde_json::value::RawValue;
 
 pub use time::{format_micros_rfc3339, parse_time};
 
+/// Gzip bombs made cheaply, for the tests.
+#[cfg(test)]
+pub use gzip::zeros_gzip;
+
 /// Limits on untrusted input. Defaults are documented in the README and SPEC §9.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -29,13 +33,23 @@ pub struct Limits {
     pub max_decompressed: u64,
     /// Deepest JSON nesting accepted inside a record.
     pub max_depth: usize,
+    /// Time one object may take (`--object-timeout`); past it the object is rejected `timeout`.
+    /// Each decode stage is bounded by the size cap, so the check between stages ends it.
+    pub object_timeout: Option<std::time::Duration>,
 }
+
+/// The default `--object-timeout`, in seconds: generous, since an object at the size cap decodes
+/// in a few seconds, yet a stalled read cannot hold a scheduled run for long.
+pub const DEFAULT_OBJECT_TIMEOUT_SECS: f64 = 120.0;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_decompressed: 1 << 30,
             max_depth: 128,
+            object_timeout: Some(std::time::Duration::from_secs_f64(
+                DEFAULT_OBJECT_TIMEOUT_SECS,
+            )),
         }
     }
 }
@@ -106,6 +120,7 @@ impl Decoder {
     /// appended; a bad container appends none.
     pub fn decode(&mut self, source: &str, bytes: &[u8]) -> ObjectDecoded {
         let before = self.cols.len();
+        let started = std::time::Instant::now();
         let reject = |r: Reject| ObjectDecoded {
             rejects: vec![r],
             ..Default::default()
@@ -114,6 +129,9 @@ impl Decoder {
             Ok(d) => d,
             Err(r) => return reject(r),
         };
+        if let Some(r) = self.overran(started) {
+            return reject(r);
+        }
         let text = match std::str::from_utf8(&data) {
             Ok(t) => t,
             Err(e) => {
@@ -138,11 +156,25 @@ impl Decoder {
                 }
             }
         };
+        if let Some(r) = self.overran(started) {
+            // Its rows go with it: an object is kept whole or not at all.
+            self.cols.discard_from(before);
+            return ObjectDecoded {
+                text_bytes: data.len() as u64,
+                ..reject(r)
+            };
+        }
         ObjectDecoded {
             rows: self.cols.len() - start,
             rejects,
             text_bytes: data.len() as u64,
         }
+    }
+
+    /// A `timeout` reject when the object has taken longer than its budget.
+    fn overran(&self, started: std::time::Instant) -> Option<Reject> {
+        let budget = self.limits.object_timeout?;
+        (started.elapsed() >= budget).then(|| timeout_reject(budget))
     }
 
     /// The batch of every row appended since the last call (None when there were none).
@@ -182,6 +214,18 @@ pub fn inflate<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Cow<'a, [u8]>, Re
         ));
     }
     Ok(Cow::Borrowed(bytes))
+}
+
+/// The reject of an object that took longer than its budget (`--object-timeout`).
+pub fn timeout_reject(budget: std::time::Duration) -> Reject {
+    Reject::object(
+        "timeout",
+        format!(
+            "took longer than the {:.1} s budget (--object-timeout)",
+            budget.as_secs_f64()
+        ),
+        None,
+    )
 }
 
 /// Decode one object on its own. `source` is the object key stored in `_source`.

@@ -153,3 +153,87 @@ fn a_bad_container_among_good_objects_leaves_no_rows() {
         .collect();
     assert_eq!(sources, ["a", "a", "c", "c"]);
 }
+
+/// Issue 17: an object past its time budget is rejected `timeout` whole (no rows), and the
+/// decoder goes on with the next object.
+#[test]
+fn an_object_past_its_time_budget_is_rejected_whole() {
+    let text = format!("{{\"Records\":[{REC},{REC}]}}");
+    let mut d = Decoder::new(Limits {
+        object_timeout: Some(std::time::Duration::ZERO),
+        ..Limits::default()
+    });
+    let o = d.decode("slow", text.as_bytes());
+    assert_eq!(o.rows, 0);
+    assert_eq!(
+        o.rejects.iter().map(|r| r.code).collect::<Vec<_>>(),
+        ["timeout"]
+    );
+    assert!(d.finish().is_none(), "no row of it is kept");
+    let mut d = Decoder::new(Limits::default());
+    assert_eq!(d.decode("fast", text.as_bytes()).rows, 2);
+}
+
+/// R21: the decoder over seeded random damage to good objects (byte changes, cuts, insertions,
+/// gzip-wrapped or not). It never panics; a record is kept whole or rejected whole: every row's
+/// `_raw` is text of the decompressed object, byte for byte, and rows plus record rejects never
+/// exceed the records the container holds, or the object gives one object-level reject.
+#[test]
+fn r21_damaged_objects_never_panic_and_records_are_whole_or_rejected() {
+    use crate::r#gen::rng::Rng;
+    use std::io::Write;
+    let mut rng = Rng::new(2117);
+    let good = format!("{{\"Records\":[{REC},{REC},{REC}]}}");
+    for case in 0..3_000 {
+        let mut bytes = good.clone().into_bytes();
+        for _ in 0..=rng.below(3) {
+            let at = rng.idx(bytes.len());
+            match rng.below(4) {
+                0 => bytes[at] = rng.below(256) as u8,
+                1 => bytes.truncate(at),
+                2 => bytes.insert(at, *rng.pick(b"{}[],:\"\\0a\n\xff")),
+                _ => {
+                    bytes.remove(at);
+                }
+            }
+            if bytes.is_empty() {
+                break;
+            }
+        }
+        let gz = rng.chance(0.3);
+        let input = if gz {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(&bytes).expect("compress");
+            let mut z = e.finish().expect("compress");
+            if rng.chance(0.5) && !z.is_empty() {
+                let at = rng.idx(z.len());
+                z[at] ^= 1 << rng.below(8);
+            }
+            z
+        } else {
+            bytes.clone()
+        };
+        let d = decode_object("k", &input, &Limits::default());
+        let text = inflate(&input, &Limits::default())
+            .map(|t| String::from_utf8_lossy(&t).into_owned())
+            .unwrap_or_default();
+        let object_rejects = d.rejects.iter().filter(|r| r.record.is_none()).count();
+        if object_rejects > 0 {
+            assert_eq!(d.rows(), 0, "case {case}: a bad container gives no rows");
+            assert_eq!(d.rejects.len(), 1, "case {case}: one reject for the object");
+            continue;
+        }
+        assert!(
+            d.rows() + d.rejects.len() <= 3,
+            "case {case}: {:?}",
+            d.rejects
+        );
+        for i in 0..d.rows() {
+            let raw = raw_of(&d, i);
+            assert!(
+                text.contains(&raw),
+                "case {case}: row {i} is not whole: {raw}"
+            );
+        }
+    }
+}

@@ -8,7 +8,7 @@ use std::io::{Read, Seek, Write};
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 /// Held for the life of an ingest; released on drop or process exit.
 pub struct LakeLock {
@@ -28,18 +28,20 @@ impl LakeLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .with_context(|| format!("cannot open the lake lock {}", path.display()))?;
+            .with_context(|| format!("cannot open the lake lock {}", path.display()))
+            .map_err(crate::error::Error::of_lake)?;
         // SAFETY: flock on a file descriptor we own; no memory is shared with the kernel.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
-            bail!(
+            return Err(crate::error::Error::Locked(format!(
                 "another ingest is writing to this lake ({}); wait for it to finish. Lock file: {} — \
                  it is released automatically when that process exits",
                 holder.trim(),
                 path.display()
-            );
+            ))
+            .into());
         }
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
         let text = format!(

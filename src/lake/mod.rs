@@ -21,6 +21,7 @@ mod compact;
 mod lock;
 mod read;
 pub use read::ScanRange;
+mod vacuum;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -42,6 +43,7 @@ use url::Url;
 
 pub use compact::Compacted;
 pub use lock::LakeLock;
+pub use vacuum::Vacuumed;
 
 use crate::schema;
 
@@ -159,6 +161,24 @@ impl LakeLocation {
         })
     }
 
+    /// Take the single-writer lock (SPEC §4), before any table is loaded: a writer that loaded
+    /// a table and then waited for the lock would commit on a stale state (two ingests started
+    /// together on a new lake each created the tables; the second's commits then failed). A local
+    /// lake's folder is created here when missing; a missing lake to rewrite is left for
+    /// [`Lake::open`] to report.
+    pub fn lock(&self, create: bool) -> Result<LakeLock> {
+        let Some(p) = self.local_path() else {
+            return Ok(LakeLock::none());
+        };
+        if !create && !p.is_dir() {
+            return Ok(LakeLock::none());
+        }
+        std::fs::create_dir_all(p)
+            .with_context(|| format!("cannot create the lake directory {}", p.display()))
+            .map_err(crate::error::Error::of_lake)?;
+        LakeLock::acquire(p)
+    }
+
     /// Write a lake on S3 with SSE-KMS under `key` (SPEC §4); no effect on a local lake.
     pub fn with_kms_key(mut self, key: Option<&str>) -> Self {
         if let (None, Some(k)) = (&self.local, key)
@@ -169,6 +189,30 @@ impl LakeLocation {
             self.options.insert("aws_sse_kms_key_id".into(), k.into());
         }
         self
+    }
+
+    /// The SSE-KMS key this location writes with, if any.
+    pub fn kms_key(&self) -> Option<&str> {
+        self.options.get("aws_sse_kms_key_id").map(String::as_str)
+    }
+
+    /// Keep writing an existing lake on S3 under the key it was written with, whatever the
+    /// source of this run (a local directory has no key; another bucket has another). The key
+    /// is read from the lake's first commit; `--lake-kms-key` still wins. A new lake, or a
+    /// first commit written without SSE-KMS, changes nothing.
+    pub async fn with_existing_kms_key(self) -> Self {
+        if self.local.is_some() || self.kms_key().is_some() {
+            return self;
+        }
+        match existing_kms_key(&self).await {
+            Ok(key) => self.with_kms_key(key.as_deref()),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot read the lake's KMS key ({e:#}); new files get the bucket's default encryption unless --lake-kms-key is given"
+                );
+                self
+            }
+        }
     }
 
     fn builder(&self, url: &Url) -> Result<DeltaTableBuilder> {
@@ -197,6 +241,41 @@ impl LakeLocation {
             Some(p) => p.display().to_string(),
             None => self.root.to_string(),
         }
+    }
+}
+
+/// The SSE-KMS key of the lake's first `events` commit (None: a new lake, or no SSE-KMS).
+async fn existing_kms_key(location: &LakeLocation) -> Result<Option<String>> {
+    use aws_sdk_s3::operation::head_object::HeadObjectError;
+    let url = location.table_url(Table::Events)?;
+    let bucket = url
+        .host_str()
+        .ok_or_else(|| anyhow!("{url} names no bucket"))?;
+    let key = format!(
+        "{}_delta_log/00000000000000000000.json",
+        url.path().trim_start_matches('/')
+    );
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::config::Builder::from(&conf)
+        .force_path_style(std::env::var_os("AWS_ENDPOINT_URL").is_some())
+        .build();
+    let client = aws_sdk_s3::Client::from_conf(s3);
+    match client.head_object().bucket(bucket).key(&key).send().await {
+        Ok(head) => Ok(head.ssekms_key_id().map(str::to_string)),
+        Err(e) if matches!(e.as_service_error(), Some(HeadObjectError::NotFound(_))) => Ok(None),
+        Err(e) => Err(anyhow!("HeadObject s3://{bucket}/{key}: {e}")),
+    }
+}
+
+/// The lake is as sensitive as the trail: every file and folder a writing verb (ingest,
+/// compact, vacuum) creates is owner-only, 0600 in 0700 folders (SPEC §4). delta-rs and
+/// object_store create files with the process's mask, so the mask is where it is enforced.
+pub fn owner_only() {
+    // SAFETY: umask only changes this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
     }
 }
 
@@ -452,6 +531,12 @@ impl Lake {
         })
     }
 
+    /// Open an existing lake to rewrite it (compact, vacuum): on S3, new files carry the key
+    /// the lake was written with.
+    pub async fn open_for_writing(location: LakeLocation) -> Result<Lake> {
+        Lake::open(location.with_existing_kms_key().await).await
+    }
+
     /// Load the index tables of a lake opened with [`Lake::open`]; `identity_events` may be
     /// missing from an older lake.
     pub async fn load_index_tables(&mut self) -> Result<()> {
@@ -526,14 +611,6 @@ impl Lake {
             .into_iter()
             .filter(|t| self.tables.contains_key(t))
             .collect()
-    }
-
-    /// Take the single-writer lock (SPEC §4).
-    pub fn lock(&self) -> Result<LakeLock> {
-        match self.location.local_path() {
-            Some(p) => LakeLock::acquire(p),
-            None => Ok(LakeLock::none()),
-        }
     }
 
     /// The last batch number whose events are committed (0 when none).
@@ -751,8 +828,13 @@ impl Lake {
         encoders: &rayon::ThreadPool,
         written: impl FnOnce(),
     ) -> Result<i64> {
-        anyhow::ensure!(n == self.next_batch().await?, "batch {n} is out of order");
+        if n != self.next_batch().await? {
+            return Err(crate::error::Error::Internal(format!("batch {n} is out of order")).into());
+        }
         let (events, aux_adds) = self.write_batch(&batch, encoders)?;
+        // Its files are written, not committed: a full disk here leaves only orphans.
+        crate::fault::io(&format!("enospc_batch_{n}"))
+            .with_context(|| format!("writing the files of batch {n}"))?;
         // Its rows are in the files now; the commits below take a while, and the next batch is
         // being gathered meanwhile.
         drop(batch);

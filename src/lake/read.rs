@@ -99,6 +99,7 @@ impl LakeSchema {
     async fn events_provider(&self) -> anyhow::Result<Arc<dyn TableProvider>> {
         let mut builder = self.events.table_provider();
         if let Some(v) = self.as_of {
+            super::vacuum::check_retained(&self.events, v).await?;
             builder = builder.with_table_version(
                 u64::try_from(v).map_err(|_| anyhow::anyhow!("--as-of must not be negative"))?,
             );

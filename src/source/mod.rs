@@ -193,6 +193,15 @@ pub struct Preflight {
     pub warnings: Vec<String>,
 }
 
+/// Reading one object took longer than its budget (`--object-timeout`). The object is rejected
+/// `timeout` for this run and left out of `objects`, so the next run tries it again.
+#[derive(Debug, thiserror::Error)]
+#[error("reading {key} took longer than the {budget:?} budget (--object-timeout)")]
+pub struct TimedOut {
+    pub key: String,
+    pub budget: std::time::Duration,
+}
+
 /// An object's bytes and the store's user metadata (`x-amz-meta-*`, without the prefix).
 pub struct Fetched {
     pub bytes: Vec<u8>,

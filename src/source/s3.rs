@@ -32,10 +32,13 @@ pub struct S3Options {
     pub region: Option<String>,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// The longest one object's read may take, retries included (`--object-timeout`).
+    pub object_timeout: Option<Duration>,
 }
 
 pub struct S3Source {
     bucket: String,
+    object_timeout: Option<Duration>,
     /// Empty, or a key prefix ending in `/`.
     prefix: String,
     rt: tokio::runtime::Runtime,
@@ -197,6 +200,7 @@ impl S3Source {
             s3: aws_sdk_s3::Client::from_conf(s3),
             kms: aws_sdk_kms::Client::from_conf(kms),
             concurrency: opts.concurrency.max(1),
+            object_timeout: opts.object_timeout,
             kms_key: OnceLock::new(),
         })
     }
@@ -509,7 +513,22 @@ impl S3Source {
         })
     }
 
+    /// Read one object within the object budget: a stalled body or endless retries end there.
     async fn fetch(&self, o: &ObjectRef) -> Result<Fetched> {
+        let Some(budget) = self.object_timeout else {
+            return self.fetch_retrying(o).await;
+        };
+        match tokio::time::timeout(budget, self.fetch_retrying(o)).await {
+            Ok(r) => r,
+            Err(_) => Err(super::TimedOut {
+                key: o.key.clone(),
+                budget,
+            }
+            .into()),
+        }
+    }
+
+    async fn fetch_retrying(&self, o: &ObjectRef) -> Result<Fetched> {
         let mut delay = Duration::from_millis(100);
         let mut attempt = 1;
         loop {

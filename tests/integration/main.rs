@@ -8,6 +8,7 @@ mod cli;
 mod compact;
 mod crash;
 mod evidence;
+mod hardening;
 mod identity;
 mod ingest;
 mod realdata;

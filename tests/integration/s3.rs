@@ -539,19 +539,34 @@ fn s3_lake_is_kms_encrypted_and_exactly_once() {
     // delta-rs's object_store writes go straight to moto (the proxy relays only what the source reads).
     env.direct.set(true);
     let lake = PathBuf::from("s3://lake-bucket/trailglass");
-    let sample = util::sample();
+    // The lake's key is not the bucket's default key, so a file written without it shows.
+    let lake_key = env.rt.block_on(async {
+        let k = env.kms.create_key().send().await.expect("CreateKey");
+        k.key_metadata()
+            .and_then(|m| m.arn())
+            .expect("key ARN")
+            .to_string()
+    });
+    // A local copy short of one log: the second run, from a local directory and without
+    // --lake-kms-key, writes that log's batch under the lake's key all the same.
+    let sample = w.path().join("trail");
+    util::copy_tree(&util::sample(), &sample);
+    let held_back = sample.join(&log_keys(&sample)[0]);
+    let aside = w.path().join("held-back");
+    std::fs::rename(&held_back, &aside).expect("hold a log back");
     // Small batches: several files per day, for `compact` below.
     let s = ingest(
         &env,
         &lake,
         sample.to_str().expect("utf-8"),
-        &["--lake-kms-key", &env.key_arn, "--batch-size", "1"],
+        &["--lake-kms-key", &lake_key, "--batch-size", "1"],
     );
-    let records = s["records"].as_i64().expect("records");
-    assert!(records > 4000);
-    assert_eq!(count(&env, &lake, "SELECT count(*) FROM events"), records);
+    let first = s["records"].as_i64().expect("records");
+    std::fs::rename(&aside, &held_back).expect("put it back");
     let again = ingest(&env, &lake, sample.to_str().expect("utf-8"), &[]);
-    assert_eq!(again["objects_ingested"], 0, "{again:#}");
+    assert_eq!(again["objects_ingested"], 1, "{again:#}");
+    let records = first + again["records"].as_i64().expect("records");
+    assert!(records > 4000);
     assert_eq!(count(&env, &lake, "SELECT count(*) FROM events"), records);
     // compact works on a lake on S3 too, and changes no row.
     let rows =
@@ -565,23 +580,32 @@ fn s3_lake_is_kms_encrypted_and_exactly_once() {
         String::from_utf8_lossy(&out.stdout)
     );
     assert!(sql(&env, &lake, rows) == before, "compact changed the rows");
-    // Every events file, those of the ingest and those of the compaction, is under the lake key.
+    // vacuum deletes what compact replaced and logs its own commits, under the lake's key too.
+    let out = tg(&env, &lake, &["vacuum", "--retain", "0d"]);
+    code(&out, 0, "vacuum");
+    assert!(sql(&env, &lake, rows) == before, "vacuum changed the rows");
+    // Every object of the lake, data and log, those of both ingests, compact and vacuum, is
+    // under the lake's key.
     let heads = env.rt.block_on(async {
-        let list = env
+        let mut keys = Vec::new();
+        let mut pages = env
             .s3
             .list_objects_v2()
             .bucket("lake-bucket")
-            .prefix("trailglass/events/")
-            .send()
-            .await
-            .expect("list the lake");
+            .prefix("trailglass/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.expect("list the lake");
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key())
+                    .map(str::to_string),
+            );
+        }
         let mut heads = Vec::new();
-        for key in list
-            .contents()
-            .iter()
-            .filter_map(|o| o.key())
-            .filter(|k| k.ends_with(".parquet"))
-        {
+        for key in &keys {
             let head = env
                 .s3
                 .head_object()
@@ -594,7 +618,14 @@ fn s3_lake_is_kms_encrypted_and_exactly_once() {
         }
         heads
     });
-    assert!(heads.len() > 1, "ingest and compact files");
+    assert!(
+        heads
+            .iter()
+            .filter(|(k, _)| k.ends_with(".parquet"))
+            .count()
+            > 1,
+        "ingest and compact files"
+    );
     for (key, head) in heads {
         assert_eq!(
             head.server_side_encryption().map(|s| s.as_str()),
@@ -603,10 +634,293 @@ fn s3_lake_is_kms_encrypted_and_exactly_once() {
         );
         let kid = head.ssekms_key_id().expect("a KMS key id");
         assert!(
-            env.key_arn.ends_with(kid.rsplit('/').next().expect("id")),
-            "{key}: {kid} vs {}",
-            env.key_arn
+            lake_key.ends_with(kid.rsplit('/').next().expect("id")),
+            "{key}: {kid} vs the lake's {lake_key}"
         );
     }
     drop(w);
+}
+
+/// The lake holds exactly the sample's records: every (`_source`, `_record`, SHA-256 of `_raw`)
+/// of a clean local run, no more, no less.
+fn assert_sample_oracle(env: &S3Env, w: &Workdir, lake: &Path) {
+    let local = w.path().join("oracle-lake");
+    ingest(env, &local, util::sample().to_str().expect("utf-8"), &[]);
+    let q = "SELECT _source, _record, sha256(_raw) FROM events ORDER BY _source, _record";
+    assert!(sql(env, lake, q) == sql(env, &local, q), "the oracle");
+}
+
+/// Issue 17: a read that stalls ends at `--object-timeout`: the object is rejected `timeout`
+/// and left out of `objects`, every other object is ingested, and the next run reads it.
+#[test]
+fn s3_a_stalled_read_is_rejected_at_the_object_timeout_and_the_run_goes_on() {
+    let env = S3Env::start();
+    let w = Workdir::new();
+    let bucket = "stalling-bucket";
+    env.bucket(bucket);
+    env.upload_dir(bucket, &util::sample());
+    let logs = log_keys(&util::sample());
+    let stuck = logs[logs.len() / 2]
+        .rsplit('/')
+        .next()
+        .expect("name")
+        .to_string();
+    env.proxy.add(Rule::object(
+        stuck.clone(),
+        Fault::Stall(std::time::Duration::from_secs(30)),
+        1,
+    ));
+    let lake = w.path().join("lake");
+    let src = format!("s3://{bucket}");
+    let s = ingest(&env, &lake, &src, &["--object-timeout", "3"]);
+    assert_eq!(env.proxy.faults_served(), 1);
+    assert_eq!(s["rejected_objects"], 1, "{s:#}");
+    assert_eq!(s["objects_ingested"], logs.len() - 1, "{s:#}");
+    let rejects = sql(&env, &lake, "SELECT key, reason FROM rejects");
+    assert_eq!(rejects.lines().count(), 2, "{rejects}");
+    assert!(
+        rejects.contains(&stuck) && rejects.contains(",timeout"),
+        "{rejects}"
+    );
+    let listed = format!("SELECT count(*) FROM objects WHERE key LIKE '%{stuck}'");
+    assert_eq!(count(&env, &lake, &listed), 0, "retried by the next run");
+
+    let again = ingest(&env, &lake, &src, &[]);
+    assert_eq!(again["objects_ingested"], 1, "{again:#}");
+    assert_sample_oracle(&env, &w, &lake);
+}
+
+/// A small seeded generator (PCG-style LCG): fault schedules that are random but reproducible.
+struct Seeded(u64);
+
+impl Seeded {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+/// GET requests of the object `key` that the proxy saw (listings excluded).
+fn reads_of(env: &S3Env, key: &str) -> usize {
+    env.proxy
+        .log()
+        .iter()
+        .filter(|l| l.starts_with("GET ") && l.contains(key) && !l.contains("list-type"))
+        .count()
+}
+
+/// R10: 503 SlowDown, 500 InternalError and 400 RequestTimeout on a seeded 30 % of the object
+/// reads, each served one to three times. The lake equals a clean run's (the oracle), and no
+/// object is requested more than its faults plus one, within the SDK's four attempts.
+#[test]
+fn r10_throttling_and_5xx_on_a_seeded_30_percent_of_reads() {
+    let env = S3Env::start();
+    let w = Workdir::new();
+    let bucket = "flaky-bucket";
+    env.bucket(bucket);
+    env.upload_dir(bucket, &util::sample());
+    let logs = log_keys(&util::sample());
+    let mut rng = Seeded(20261204);
+    let mut faulted = Vec::new();
+    for k in &logs {
+        if rng.next(10) >= 3 {
+            continue;
+        }
+        let fault = match rng.next(3) {
+            0 => Fault::SlowDown,
+            1 => Fault::Error(500, "InternalError", "We encountered an internal error.".into()),
+            _ => Fault::Error(
+                400,
+                "RequestTimeout",
+                "Your socket connection to the server was not read from or written to within the timeout period.".into(),
+            ),
+        };
+        let times = 1 + rng.next(3);
+        env.proxy.add(Rule::object(k.clone(), fault, times));
+        faulted.push((k.clone(), times));
+    }
+    assert!(
+        faulted.len() * 5 > logs.len(),
+        "about 30 % of {} keys",
+        logs.len()
+    );
+    let lake = w.path().join("lake");
+    let s = ingest(&env, &lake, &format!("s3://{bucket}"), &[]);
+    assert_eq!(
+        env.proxy.faults_served(),
+        faulted.iter().map(|(_, t)| t).sum::<usize>(),
+        "every fault was served"
+    );
+    assert_eq!(s["rejected_objects"], 0, "{s:#}");
+    for (k, times) in &faulted {
+        let n = reads_of(&env, k);
+        assert!(
+            n <= times + 1 && n <= 4,
+            "{k}: {n} requests for {times} faults"
+        );
+    }
+    assert_sample_oracle(&env, &w, &lake);
+}
+
+/// Every read of `keys` answers `fault`, for good; returns the lake and source of a run.
+fn fail_reads(
+    env: &S3Env,
+    w: &Workdir,
+    bucket: &str,
+    keys: &[String],
+    fault: Fault,
+) -> (PathBuf, String) {
+    for k in keys {
+        env.proxy
+            .add(Rule::object(k.clone(), fault.clone(), usize::MAX));
+    }
+    (w.path().join("lake"), format!("s3://{bucket}"))
+}
+
+/// R13: kms:Decrypt denied for some keys mid-run (moto does not enforce KMS, so the proxy answers
+/// as S3 does). Those keys are named with the permission, read once (a denial is not retried),
+/// kept out of `objects`, the rest committed, exit 3; once the permission is fixed, the next run
+/// ingests exactly those keys, and the lake equals the oracle.
+#[test]
+fn r13_kms_denied_for_some_keys_mid_run() {
+    let env = S3Env::start();
+    let w = Workdir::new();
+    let bucket = "denied-bucket";
+    env.bucket(bucket);
+    env.upload_dir(bucket, &util::sample());
+    let logs = log_keys(&util::sample());
+    let denied: Vec<String> = logs
+        .iter()
+        .skip(3)
+        .step_by(logs.len() / 4)
+        .cloned()
+        .collect();
+    let why = "User: arn:aws:iam::123456789012:user/soc is not authorized to perform: kms:Decrypt on the resource associated with this ciphertext because no identity-based policy allows the kms:Decrypt action";
+    let (lake, src) = fail_reads(
+        &env,
+        &w,
+        bucket,
+        &denied,
+        Fault::Error(403, "AccessDenied", why.into()),
+    );
+    let out = tg(&env, &lake, &["ingest", &src, "--json", "-q"]);
+    code(&out, 3, "kms:Decrypt denied");
+    for k in &denied {
+        assert!(
+            stderr(&out).contains(k.as_str()),
+            "{k} named: {}",
+            stderr(&out)
+        );
+        assert_eq!(reads_of(&env, k), 1, "{k}: a denial is not retried");
+        let q = format!("SELECT count(*) FROM objects WHERE key = '{k}'");
+        assert_eq!(count(&env, &lake, &q), 0, "{k} is left for the next run");
+    }
+    assert!(stderr(&out).contains("kms:Decrypt"), "{}", stderr(&out));
+    let s: Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(s["objects_ingested"], logs.len() - denied.len(), "{s:#}");
+
+    env.proxy.clear();
+    let again = ingest(&env, &lake, &src, &[]);
+    assert_eq!(again["objects_ingested"], denied.len(), "{again:#}");
+    assert_sample_oracle(&env, &w, &lake);
+}
+
+/// R14: credentials that expire mid-run (every read of the later half of the keys answers
+/// `ExpiredToken`, which no refresh cures here). The run commits what it read, names what it
+/// could not, exits 3, and leaves nothing partial; the next run, with fresh credentials, reads
+/// exactly the rest, and the lake equals the oracle.
+#[test]
+fn r14_credentials_expiring_mid_run() {
+    let env = S3Env::start();
+    let w = Workdir::new();
+    let bucket = "expiring-bucket";
+    env.bucket(bucket);
+    env.upload_dir(bucket, &util::sample());
+    let logs = log_keys(&util::sample());
+    let mut sorted = logs.clone();
+    sorted.sort();
+    let expired = &sorted[sorted.len() / 2..];
+    let expired_token = Fault::Error(
+        400,
+        "ExpiredToken",
+        "The provided token has expired.".into(),
+    );
+    let (lake, src) = fail_reads(&env, &w, bucket, expired, expired_token);
+    let out = tg(&env, &lake, &["ingest", &src, "--json", "-q"]);
+    code(&out, 3, "expired credentials");
+    let s: Value = serde_json::from_slice(&out.stdout).expect("summary");
+    assert_eq!(s["objects_ingested"], logs.len() - expired.len(), "{s:#}");
+    assert_eq!(
+        s["failed"].as_array().map(Vec::len),
+        Some(expired.len()),
+        "{s:#}"
+    );
+    let objects = count(&env, &lake, "SELECT count(*) FROM objects");
+    assert_eq!(objects as usize, logs.len() - expired.len());
+    // Nothing partial: objects lists exactly the objects whose rows are in events.
+    assert_eq!(
+        count(
+            &env,
+            &lake,
+            "SELECT count(*) FROM (SELECT DISTINCT _source FROM events)"
+        ),
+        count(
+            &env,
+            &lake,
+            "SELECT count(*) FROM objects WHERE records > 0"
+        )
+    );
+
+    env.proxy.clear();
+    let again = ingest(&env, &lake, &src, &[]);
+    assert_eq!(again["objects_ingested"], expired.len(), "{again:#}");
+    assert_sample_oracle(&env, &w, &lake);
+}
+
+/// R23 on S3: two ingest processes into one `s3://` lake at once. S3 has no lock: put-if-absent
+/// commits and delta-rs's conflict check let one batch through per version, and a loser exits 3.
+/// After a last run the lake equals the oracle, and no object is in two batches.
+#[test]
+fn r23_two_ingest_processes_on_one_s3_lake() {
+    let env = S3Env::start();
+    let w = Workdir::new();
+    env.bucket("race-bucket");
+    env.direct.set(true);
+    let lake = PathBuf::from("s3://race-bucket/trailglass");
+    let sample = util::sample();
+    let spawn = || {
+        let mut c = Command::new(util::bin());
+        c.arg("--lake")
+            .arg(&lake)
+            .args(["ingest", sample.to_str().expect("utf-8"), "-q"])
+            .args(["--batch-size", "1", "--lake-kms-key", &env.key_arn])
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        env.env(&mut c, SECRET);
+        c.spawn().expect("spawn")
+    };
+    let (a, b) = (spawn(), spawn());
+    for out in [a, b].map(|c| c.wait_with_output().expect("wait")) {
+        assert!(
+            matches!(out.status.code(), Some(0 | 3)),
+            "exit {:?}: {}",
+            out.status.code(),
+            stderr(&out)
+        );
+    }
+    ingest(&env, &lake, sample.to_str().expect("utf-8"), &[]);
+    assert_sample_oracle(&env, &w, &lake);
+    assert_eq!(
+        count(
+            &env,
+            &lake,
+            "SELECT count(*) FROM (SELECT key FROM objects GROUP BY key HAVING count(*) > 1)"
+        ),
+        0,
+        "an object in two batches"
+    );
 }

@@ -110,6 +110,8 @@ pub enum Fault {
     SlowBody,
     /// A KMS-style JSON error (`__type`) with this status, code and message, without forwarding.
     KmsError(u16, &'static str, String),
+    /// Forward, then send the head and half the body and go silent for this long.
+    Stall(Duration),
 }
 
 pub struct Rule {
@@ -375,6 +377,12 @@ fn relay(mut client: TcpStream, upstream: u16, st: &Mutex<ProxyState>) -> std::i
             rhead.set("Content-Length", half.to_string());
             client.write_all(&rhead.encode())?;
             client.write_all(&rbody[..half])?;
+        }
+        Some(Fault::Stall(pause)) if !chunked && half > 0 => {
+            client.write_all(&rhead.encode())?;
+            client.write_all(&rbody[..half])?;
+            client.flush()?;
+            std::thread::sleep(pause);
         }
         Some(Fault::SlowBody) if !chunked => {
             client.write_all(&rhead.encode())?;
