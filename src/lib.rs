@@ -11,6 +11,7 @@ pub mod error;
 pub mod fault;
 pub mod r#gen;
 pub mod ingest;
+pub mod integrity;
 pub mod lake;
 pub mod query;
 pub mod schema;
