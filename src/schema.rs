@@ -179,6 +179,9 @@ pub fn objects() -> SchemaRef {
         Field::new("rejects", DataType::Int64, false),
         Field::new("batch", DataType::Int64, false),
         Field::new("ingested_at", ts_type(), false),
+        // Of the uncompressed bytes, as CloudTrail's digests hash them (SPEC §12). Last, and
+        // nullable: lakes written before it have no such column and read as null.
+        Field::new("text_sha256", DataType::Utf8, true),
     ]))
 }
 
