@@ -11,6 +11,7 @@ pub mod queries;
 pub mod query;
 pub mod sessions;
 pub mod sql;
+pub mod validate_logs;
 
 use std::path::PathBuf;
 
@@ -87,6 +88,7 @@ pub enum Command {
     Config(config::ConfigArgs),
     Compact(compact::CompactArgs),
     Demo(demo::DemoArgs),
+    ValidateLogs(validate_logs::ValidateLogsArgs),
     /// Write a synthetic organization trail with planted break-glass sessions and its answer key.
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
@@ -105,6 +107,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Config(a) => config::run(a, &cli),
         Command::Compact(a) => compact::run(a, &cli),
         Command::Demo(a) => demo::run(a, &cli),
+        Command::ValidateLogs(a) => validate_logs::run(a, &cli),
         Command::Generate(a) => generate::run(a).map(|_| Exit::Ok),
     }
 }

@@ -9,6 +9,7 @@ mod compact;
 mod crash;
 mod identity;
 mod ingest;
+mod integrity;
 mod realdata;
 mod repo;
 mod s3;
