@@ -543,7 +543,7 @@ fn a_public_key_with_the_wrong_fingerprint_is_refused() {
 }
 
 #[test]
-fn the_signed_chain_validates_from_moto_s3() {
+fn the_signed_chain_validates_from_an_s3_lake_and_from_a_mirror() {
     let w = Workdir::new();
     let trail = Trail::build(w.path());
     let keys = trail.key_file(w.path(), vec![trail.signer.entry()]);
@@ -577,41 +577,59 @@ fn the_signed_chain_validates_from_moto_s3() {
                 .unwrap_or_else(|e| panic!("PutObject {key}: {e:?}"));
         }
     });
-    let run = |args: &[&str]| -> Output {
+    env.bucket("lake-bucket");
+    let run = |lake: &str, args: &[&str]| -> Output {
         let mut c = Command::new(util::bin());
-        c.arg("--lake")
-            .arg(w.lake())
-            .args(args)
-            .env_remove("RUST_LOG");
+        c.arg("--lake").arg(lake).args(args).env_remove("RUST_LOG");
         env.env(&mut c, "tg-test-secret");
-        c.output().expect("run trailglass")
+        let out = c.output().expect("run trailglass");
+        // Every step, validation included, must succeed: the chain is untouched.
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
     };
-    let ing = run(&["ingest", &format!("s3://{BUCKET}"), "-q"]);
-    assert_eq!(
-        ing.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&ing.stderr)
+    let src = format!("s3://{BUCKET}");
+    let keys = keys.to_str().expect("utf-8");
+    let expect_valid = |out: Output| {
+        let text = String::from_utf8_lossy(&out.stdout);
+        let d = trail.digest_count();
+        has(&text, &format!("digests: {d}: {d} valid"));
+        has(
+            &text,
+            &format!("log files: {0}: {0} valid", trail.logs.len()),
+        );
+        has(&text, "gaps: 1");
+    };
+    // The bucket into a lake on S3 (SSE-KMS), validated from there.
+    let s3_lake = "s3://lake-bucket/trailglass";
+    run(
+        s3_lake,
+        &["ingest", &src, "-q", "--lake-kms-key", &env.key_arn],
     );
-    let out = run(&[
-        "validate-logs",
-        "--public-keys",
-        keys.to_str().expect("utf-8"),
-    ]);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    expect_valid(run(s3_lake, &["validate-logs", "--public-keys", keys]));
+    // A local mirror (signatures kept in sidecars) into a local lake.
+    let copies = w.path().join("copies");
+    let copy = copies.join(BUCKET);
+    let local = w.lake();
+    let local = local.to_str().expect("utf-8");
+    run(
+        local,
+        &["mirror", &src, copies.to_str().expect("utf-8"), "-q"],
     );
-    let d = trail.digest_count();
-    has(&text, &format!("digests: {d}: {d} valid"));
-    has(
-        &text,
-        &format!("log files: {0}: {0} valid", trail.logs.len()),
+    assert!(
+        copy.join(format!(
+            "{}.metadata.json",
+            trail.chain(ACCOUNTS[0], REGIONS[0])[0]
+        ))
+        .is_file()
     );
-    has(&text, "gaps: 1");
+    run(local, &["ingest", copy.to_str().expect("utf-8"), "-q"]);
+    expect_valid(run(local, &["validate-logs", "--public-keys", keys]));
 }
 
 #[test]
