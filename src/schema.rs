@@ -220,3 +220,19 @@ pub fn digests() -> SchemaRef {
         Field::new("batch", DataType::Int64, false),
     ]))
 }
+
+/// The `integrity` table: one row per digest, log file and gap of a `validate-logs` run (SPEC §12).
+pub fn integrity() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("batch", DataType::Int64, false),
+        Field::new("validated_at", ts_type(), false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("key", DataType::Utf8, false),
+        s("account"),
+        s("region"),
+        Field::new("status", DataType::Utf8, false),
+        s("detail"),
+        s("fingerprint"),
+        s("digest"),
+    ]))
+}

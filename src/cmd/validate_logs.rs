@@ -11,7 +11,7 @@ use futures::StreamExt;
 use super::Cli;
 use crate::error::{Error, Exit};
 use crate::integrity::{self, DigestFile, KeySet, LogObject, Window};
-use crate::lake::{Lake, LakeLocation};
+use crate::lake::{Lake, LakeLocation, Table};
 
 /// Validate CloudTrail log file integrity from the lake, without AWS access: each digest's
 /// signature (with saved public keys), where it was delivered, its chain to the previous digest,
@@ -45,6 +45,13 @@ pub struct ValidateLogsArgs {
     /// List every digest and log file, not only the ones that are not valid.
     #[arg(long)]
     pub all: bool,
+    /// Do not record the results in the lake's `integrity` table (for a lake opened read-only).
+    #[arg(long)]
+    pub no_record: bool,
+    /// A lake on S3: the KMS key its `integrity` files are written under (default: the bucket's
+    /// default encryption).
+    #[arg(long)]
+    pub lake_kms_key: Option<String>,
 }
 
 pub fn run(args: &ValidateLogsArgs, cli: &Cli) -> Result<Exit> {
@@ -67,8 +74,20 @@ pub fn run(args: &ValidateLogsArgs, cli: &Cli) -> Result<Exit> {
         to: to.map(|t| t.timestamp_micros()),
     };
     let report = integrity::validate(&digests, &logs, keys.as_ref(), window);
+    drop(lake);
+    let run = match args.no_record {
+        true => None,
+        false => {
+            let location =
+                LakeLocation::parse(&cli.lake)?.with_kms_key(args.lake_kms_key.as_deref());
+            Some(rt.block_on(record(location, &report))?)
+        }
+    };
     let mut out = std::io::stdout().lock();
     print(&mut out, &report, args.all)?;
+    if let Some(n) = run {
+        writeln!(out, "recorded as run {n} in the lake's integrity table")?;
+    }
     out.flush()?;
     Ok(if report.all_valid() {
         Exit::Ok
@@ -153,6 +172,68 @@ async fn read(
         }
     }
     Ok((digests, logs))
+}
+
+/// Commit the report to the lake's `integrity` table, as one commit; returns the run's number.
+async fn record(location: LakeLocation, r: &integrity::Report) -> Result<i64> {
+    use arrow::array::{StringArray, TimestampMicrosecondArray};
+    let mut lake = Lake::open_or_create(location)
+        .await
+        .map_err(|e| Error::Access(format!("{e:#}")))?;
+    let _lock = lake.lock()?;
+    let gaps: Vec<integrity::Row> = r
+        .gaps
+        .iter()
+        .map(|g| integrity::Row {
+            kind: "gap",
+            key: g.key.clone(),
+            account: g.account.clone(),
+            region: g.region.clone(),
+            status: "gap",
+            detail: format!(
+                "no {}digest from {} to {}",
+                if g.backfill { "backfill " } else { "" },
+                g.from,
+                g.to
+            ),
+            fingerprint: None,
+            digest: None,
+        })
+        .collect();
+    let rows: Vec<&integrity::Row> = r.digests.iter().chain(&r.logs).chain(&gaps).collect();
+    let now = chrono::Utc::now().timestamp_micros();
+    // The number this run's commit will carry (the lock keeps it ours on a local lake).
+    let n = lake.batch_version(Table::Integrity).await? + 1;
+    let text = |f: &dyn Fn(&integrity::Row) -> Option<&str>| -> arrow::array::ArrayRef {
+        std::sync::Arc::new(rows.iter().map(|r| f(r)).collect::<StringArray>())
+    };
+    let batch = arrow::record_batch::RecordBatch::try_new(
+        crate::schema::integrity(),
+        vec![
+            std::sync::Arc::new(arrow::array::Int64Array::from(vec![n; rows.len()])),
+            std::sync::Arc::new(
+                TimestampMicrosecondArray::from(vec![now; rows.len()]).with_timezone("UTC"),
+            ),
+            text(&|r| Some(r.kind)),
+            text(&|r| Some(&r.key)),
+            text(&|r| r.account.as_deref()),
+            text(&|r| r.region.as_deref()),
+            text(&|r| Some(r.status)),
+            text(&|r| {
+                Some(&r.detail)
+                    .filter(|d| !d.is_empty())
+                    .map(String::as_str)
+            }),
+            text(&|r| r.fingerprint.as_deref()),
+            text(&|r| r.digest.as_deref()),
+        ],
+    )?;
+    let committed = lake.append(Table::Integrity, &[batch]).await?;
+    anyhow::ensure!(
+        committed == n,
+        "another validate-logs run committed run {n} first"
+    );
+    Ok(n)
 }
 
 /// A text column as plain strings (scans may hand back string views).

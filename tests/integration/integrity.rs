@@ -384,6 +384,17 @@ fn a_signed_chain_validates_from_the_local_lake() {
         "  gap 111111111111 us-east-1 org-trail: no digest from 2026-03-01T20:00:00Z to 2026-03-01T23:00:00Z",
     );
     has(&out, "result: valid");
+    has(&out, "recorded as run 1 in the lake's integrity table");
+    // One row per digest, log file and gap, with the key that verified it.
+    let rows = w.sql("SELECT kind, status, count(*) AS n, count(fingerprint) AS f FROM integrity WHERE batch = 1 GROUP BY 1, 2 ORDER BY 1, 2");
+    assert_eq!(
+        rows,
+        vec![
+            json!({"kind": "digest", "status": "valid", "n": digests, "f": digests}),
+            json!({"kind": "gap", "status": "gap", "n": 1, "f": 0}),
+            json!({"kind": "log", "status": "valid", "n": logs, "f": logs}),
+        ]
+    );
     // Ingest recorded each log's uncompressed hash: the one the digests list.
     assert_eq!(
         w.count("SELECT count(*) FROM objects WHERE text_sha256 IS NOT NULL"),
@@ -435,6 +446,8 @@ fn a_modified_log_file_is_named() {
         &format!("modified log {key}: its uncompressed bytes hash to"),
     );
     has(&out, "result: NOT VALID");
+    let rows = w.sql("SELECT key, status FROM integrity WHERE status <> 'valid' AND kind <> 'gap'");
+    assert_eq!(rows, vec![json!({"key": key, "status": "modified"})]);
 }
 
 #[test]
