@@ -123,20 +123,24 @@ impl S3Args {
     }
 }
 
+/// The source named on the command line: `s3://BUCKET[/PREFIX]`, a directory or one file.
+pub fn open_source(spec: &str, s3: &S3Args) -> Result<Box<dyn Source>> {
+    Ok(if spec.starts_with("s3://") {
+        Box::new(
+            S3Source::connect(spec, &s3.options()).map_err(|e| Error::Usage(format!("{e:#}")))?,
+        )
+    } else {
+        Box::new(DirSource::new(spec).map_err(|e| Error::Usage(format!("{e:#}")))?)
+    })
+}
+
 pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
     // The lake is as sensitive as the trail: everything it writes is owner-only (SPEC §4).
     // SAFETY: umask only changes this process's file-creation mask.
     unsafe {
         libc::umask(0o077);
     }
-    let source: Box<dyn Source> = if args.source.starts_with("s3://") {
-        Box::new(
-            S3Source::connect(&args.source, &args.s3.options())
-                .map_err(|e| Error::Usage(format!("{e:#}")))?,
-        )
-    } else {
-        Box::new(DirSource::new(&args.source).map_err(|e| Error::Usage(format!("{e:#}")))?)
-    };
+    let source = open_source(&args.source, &args.s3)?;
     let location = LakeLocation::parse(&cli.lake)?.with_kms_key(args.lake_kms_key.as_deref());
     let opts = Options {
         filter: args.filter.filter(),

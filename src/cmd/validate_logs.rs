@@ -12,6 +12,8 @@ use super::Cli;
 use crate::error::{Error, Exit};
 use crate::integrity::{self, DigestFile, KeySet, LogObject, Window};
 use crate::lake::{Lake, LakeLocation, Table};
+use crate::source::{Filter, ObjectRef, Source};
+use std::collections::HashMap;
 
 /// Validate CloudTrail log file integrity from the lake, without AWS access: each digest's
 /// signature (with saved public keys), where it was delivered, its chain to the previous digest,
@@ -52,6 +54,12 @@ pub struct ValidateLogsArgs {
     /// default encryption).
     #[arg(long)]
     pub lake_kms_key: Option<String>,
+    /// Hash the log files the lake has no uncompressed hash for (ingested by an older version)
+    /// by reading them again from SOURCE (`s3://BUCKET[/PREFIX]` or the local copy ingested).
+    #[arg(long, value_name = "SOURCE")]
+    pub rehash: Option<String>,
+    #[command(flatten)]
+    pub s3: super::ingest::S3Args,
 }
 
 pub fn run(args: &ValidateLogsArgs, cli: &Cli) -> Result<Exit> {
@@ -68,7 +76,16 @@ pub fn run(args: &ValidateLogsArgs, cli: &Cli) -> Result<Exit> {
             && (args.regions.is_empty()
                 || region.is_some_and(|r| args.regions.iter().any(|x| x == r)))
     };
-    let (digests, logs) = rt.block_on(read(&lake, &wanted))?;
+    let (digests, mut logs) = rt.block_on(read(&lake, &wanted))?;
+    if let Some(spec) = &args.rehash {
+        let source = super::ingest::open_source(spec, &args.s3)?;
+        let filter = crate::source::Filter {
+            accounts: args.accounts.clone(),
+            regions: args.regions.clone(),
+            ..Default::default()
+        };
+        rehash(source.as_ref(), &filter, &mut logs)?;
+    }
     let window = Window {
         from: from.map(|t| t.timestamp_micros()),
         to: to.map(|t| t.timestamp_micros()),
@@ -234,6 +251,46 @@ async fn record(location: LakeLocation, r: &integrity::Report) -> Result<i64> {
         "another validate-logs run committed run {n} first"
     );
     Ok(n)
+}
+
+/// Fill in the uncompressed hashes the lake lacks by reading those objects from `source`, a few
+/// at a time (never the whole trail in memory). Objects the source no longer has stay unhashed.
+fn rehash(source: &dyn Source, filter: &Filter, logs: &mut [LogObject]) -> Result<()> {
+    let mut want: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, o) in logs
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.text_sha256.is_none())
+    {
+        want.entry(o.key.as_str()).or_default().push(i);
+    }
+    if want.is_empty() {
+        return Ok(());
+    }
+    let listing = source
+        .list(filter)
+        .with_context(|| format!("listing {}", source.describe()))?;
+    let objects: Vec<ObjectRef> = listing
+        .logs
+        .into_iter()
+        .filter(|o| want.contains_key(o.key.as_str()))
+        .collect();
+    let mut hashes: Vec<(Vec<usize>, String)> = Vec::new();
+    for chunk in objects.chunks(64) {
+        for (o, fetched) in chunk.iter().zip(source.get_many(chunk)) {
+            let bytes = fetched.with_context(|| format!("reading {}", o.key))?.bytes;
+            let text = crate::decode::inflate(&bytes, &crate::decode::Limits::default())
+                .map_err(|r| anyhow::anyhow!("{}: {}", o.key, r.detail))?;
+            let rows = want.get(o.key.as_str()).cloned().unwrap_or_default();
+            hashes.push((rows, integrity::sha256_hex(&text)));
+        }
+    }
+    for (rows, h) in hashes {
+        for i in rows {
+            logs[i].text_sha256 = Some(h.clone());
+        }
+    }
+    Ok(())
 }
 
 /// A text column as plain strings (scans may hand back string views).

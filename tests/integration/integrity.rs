@@ -686,4 +686,26 @@ fn a_lake_from_before_uncompressed_hashes_still_ingests_and_reads_as_unhashed() 
     let d = trail.digest_count();
     has(&out, &format!("digests: {d}: {d} valid"));
     assert_eq!(w.count("SELECT count(*) FROM objects"), n as i64);
+    // Re-hashed from the source on request: everything is provable again.
+    let root = trail.root.to_str().expect("utf-8");
+    let keys = keys.to_str().expect("utf-8");
+    let out = w.run_code(
+        &["validate-logs", "--public-keys", keys, "--rehash", root],
+        0,
+    );
+    let out = String::from_utf8_lossy(&out.stdout);
+    has(&out, &format!("log files: {n}: {n} valid"));
+    // A log file changed in the source since is modified, not silently re-blessed.
+    let key = &trail.logs[3];
+    let mut text = gunzip(&std::fs::read(trail.path(key)).expect("log"));
+    text.push(b'\n');
+    trail.write_file(key, &gzip(&text));
+    let out = w.run_code(
+        &["validate-logs", "--public-keys", keys, "--rehash", root],
+        1,
+    );
+    has(
+        &String::from_utf8_lossy(&out.stdout),
+        &format!("modified log {key}"),
+    );
 }
