@@ -106,11 +106,10 @@ pub fn trail_of(key: &str) -> Option<&str> {
 /// The delivery stamp in a log file's name (`…_YYYYMMDDTHHmmZ_UNIQUE.json.gz`), as microseconds.
 pub fn log_stamp(key: &str) -> Option<i64> {
     let name = key.rsplit('/').next()?;
+    // By bytes: a key is input data, and slicing text at a byte offset can split a character.
     let stamp = name.split('_').find(|p| {
-        p.len() == 14
-            && p.as_bytes()[8] == b'T'
-            && p.ends_with('Z')
-            && p[..8].bytes().all(|b| b.is_ascii_digit())
+        let b = p.as_bytes();
+        b.len() == 14 && b[8] == b'T' && b[13] == b'Z' && b[..8].iter().all(u8::is_ascii_digit)
     })?;
     let t = chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%MZ").ok()?;
     Some(t.and_utc().timestamp_micros())
@@ -279,6 +278,8 @@ mod tests {
             Some("my_trail")
         );
         assert!(is_backfill("x_20250306T010203Z_backfill.json.gz"));
+        // Multi-byte text where a stamp could be is no stamp, and no panic.
+        assert_eq!(log_stamp("a/1_CloudTrail_r_20250é1T1445Z_x.json.gz"), None);
         assert_eq!(
             log_stamp(
                 "AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/17/111122223333_CloudTrail_us-east-2_20150817T1445Z_9nYN7gp2eWAJHIfT.json.gz"
