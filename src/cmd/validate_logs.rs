@@ -21,16 +21,19 @@ use std::collections::HashMap;
 /// listed, not failures. Exit 1 when anything is not valid.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
-  aws cloudtrail list-public-keys --region us-east-1 > keys.json   (on a connected machine)
-  trailglass validate-logs --public-keys keys.json
+  (on a connected machine: keys are per Region, and without times only the current hour's come)
+  aws cloudtrail list-public-keys --region us-east-1 --start-time 2026-01-01 --end-time 2026-04-01 > us-east-1.json
+  aws cloudtrail list-public-keys --region eu-west-1 --start-time 2026-01-01 --end-time 2026-04-01 > eu-west-1.json
+  trailglass validate-logs --public-keys us-east-1.json --public-keys eu-west-1.json
   trailglass validate-logs --public-keys keys.json --accounts 111122223333 --from 2026-03-01 --to 2026-03-02
 
 Without --public-keys the chains and hashes are still checked, but signatures are not (reported
 as unchecked). Log files ingested before hashes were recorded are reported as unhashed.")]
 pub struct ValidateLogsArgs {
-    /// Saved `aws cloudtrail list-public-keys` output (JSON): the keys that sign digests.
+    /// Saved `aws cloudtrail list-public-keys` output (JSON): the keys that sign digests. Repeat
+    /// for each Region's file.
     #[arg(long)]
-    pub public_keys: Option<PathBuf>,
+    pub public_keys: Vec<PathBuf>,
     /// Only digests whose end time is at or after this (RFC 3339 or YYYY-MM-DD), and the log
     /// files delivered from then on.
     #[arg(long)]
@@ -65,7 +68,13 @@ pub struct ValidateLogsArgs {
 pub fn run(args: &ValidateLogsArgs, cli: &Cli) -> Result<Exit> {
     let from = super::sessions::parse_flag_time("--from", &args.from)?;
     let to = super::sessions::parse_flag_time("--to", &args.to)?;
-    let keys = args.public_keys.as_deref().map(KeySet::load).transpose()?;
+    let mut keys: Option<KeySet> = None;
+    for path in &args.public_keys {
+        let set = KeySet::load(path)?;
+        let all = keys.get_or_insert_with(KeySet::default);
+        all.keys.extend(set.keys);
+        all.bad.extend(set.bad);
+    }
     let rt = crate::lake::runtime().build()?;
     let location = LakeLocation::parse(&cli.lake)?;
     let lake = rt

@@ -421,6 +421,28 @@ fn a_signed_chain_validates_from_the_local_lake() {
     has(&out, "digests: 24: 24 valid");
     has(&out, "log files: 48: 48 valid");
     has(&out, "gaps: 0");
+    // One key file per Region: another Region's keys beside the trail's change nothing.
+    let other = Signer::new(w.path(), "other-region-key", true);
+    let other_file = w.path().join("eu-west-1.json");
+    std::fs::write(
+        &other_file,
+        json!({"PublicKeyList": [other.entry()]}).to_string(),
+    )
+    .expect("key file");
+    let out = w.run_code(
+        &[
+            "validate-logs",
+            "--public-keys",
+            other_file.to_str().expect("utf-8"),
+            "--public-keys",
+            keys.to_str().expect("utf-8"),
+        ],
+        0,
+    );
+    has(
+        &String::from_utf8_lossy(&out.stdout),
+        &format!("digests: {digests}: {digests} valid"),
+    );
     // Without keys, the chain and hashes are still checked; signatures are said to be unchecked.
     let out = w.run_code(&["validate-logs"], 0);
     has(
