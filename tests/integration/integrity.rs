@@ -731,3 +731,27 @@ fn a_lake_from_before_uncompressed_hashes_still_ingests_and_reads_as_unhashed() 
         &format!("modified log {key}"),
     );
 }
+
+#[test]
+fn a_lake_that_starts_mid_chain_is_no_chain_break() {
+    let (w, trail, keys) = setup();
+    // Only the second day ingested: each chain's first digest in the lake points at one that
+    // was never ingested. That is where the lake begins, not a deleted digest.
+    w.ingest(&trail.root, &["--from", "2026-03-02"]);
+    let keys = keys.to_str().expect("utf-8");
+    let out = w.run_code(
+        &[
+            "validate-logs",
+            "--public-keys",
+            keys,
+            "--from",
+            "2026-03-02T01:00:00Z",
+        ],
+        0,
+    );
+    let out = String::from_utf8_lossy(&out.stdout);
+    // Each of the four chains: the digests ending 2026-03-02T01:00 .. 2026-03-03T00:00.
+    has(&out, "digests: 96: 96 valid");
+    has(&out, "gaps: 0");
+    has(&out, "result: valid");
+}
