@@ -486,7 +486,7 @@ fn gather(p: Processed, summary: &mut Summary, pending: &mut PendingBatch) {
                 ),
                 raw: None,
             };
-            pending.add(&p.object, &p.etag, &p.sha256, 0, vec![r], 0);
+            pending.add(&p.object, &p.etag, &p.sha256, None, 0, vec![r], 0);
         }
         Outcome::Decoded(d) => {
             summary.ingested_objects += 1;
@@ -503,6 +503,7 @@ fn gather(p: Processed, summary: &mut Summary, pending: &mut PendingBatch) {
                 &p.object,
                 &p.etag,
                 &p.sha256,
+                d.text_sha256.as_deref(),
                 d.rows as i64,
                 d.rejects,
                 d.text_bytes,
@@ -519,6 +520,7 @@ async fn commit(
 ) -> Result<i64> {
     let n = lake.next_batch().await?;
     let mut batch = pending.finish(n)?;
+    batch.objects = fit_objects(lake, batch.objects)?;
     // Digest rows are built before their batch number is known.
     batch.digests = batch
         .digests
@@ -526,6 +528,24 @@ async fn commit(
         .map(|d| with_batch_column(d, n))
         .collect::<Result<_>>()?;
     lake.commit(batch, n, encoders, written).await
+}
+
+/// Objects rows as the lake's `objects` table takes them: a lake written before `text_sha256`
+/// existed has no such column, and gets rows without it (its hashes stay unknown, read as null).
+fn fit_objects(lake: &Lake, objects: Vec<RecordBatch>) -> Result<Vec<RecordBatch>> {
+    let table = lake.table(Table::Objects)?.snapshot()?.schema();
+    if table.field("text_sha256").is_some() {
+        return Ok(objects);
+    }
+    objects
+        .into_iter()
+        .map(|b| {
+            let keep: Vec<usize> = (0..b.num_columns())
+                .filter(|&i| b.schema().field(i).name() != "text_sha256")
+                .collect();
+            Ok(b.project(&keep)?)
+        })
+        .collect()
 }
 
 /// Text bytes of the batch the writer holds (0 once its files are written), so that the
@@ -834,6 +854,7 @@ struct PendingBatch {
     o_size: Int64Builder,
     o_modified: TimestampMicrosecondBuilder,
     o_sha: StringBuilder,
+    o_text_sha: StringBuilder,
     o_records: Int64Builder,
     o_rejects: Int64Builder,
     o_count: usize,
@@ -860,6 +881,7 @@ impl PendingBatch {
             o_size: Int64Builder::new(),
             o_modified: TimestampMicrosecondBuilder::new(),
             o_sha: StringBuilder::new(),
+            o_text_sha: StringBuilder::new(),
             o_records: Int64Builder::new(),
             o_rejects: Int64Builder::new(),
             o_count: 0,
@@ -899,6 +921,7 @@ impl PendingBatch {
         o: &ObjectRef,
         etag: &str,
         sha256: &str,
+        text_sha256: Option<&str>,
         records: i64,
         rejects: Vec<Reject>,
         text_bytes: u64,
@@ -909,6 +932,7 @@ impl PendingBatch {
         self.o_size.append_value(o.size as i64);
         self.o_modified.append_option(o.last_modified);
         self.o_sha.append_value(sha256);
+        self.o_text_sha.append_option(text_sha256);
         self.o_records.append_value(records);
         self.o_rejects.append_value(rejects.len() as i64);
         self.o_count += 1;
@@ -937,6 +961,7 @@ impl PendingBatch {
                     arrow::array::TimestampMicrosecondArray::from(vec![now; n])
                         .with_timezone("UTC"),
                 ),
+                Arc::new(self.o_text_sha.finish()),
             ],
         )?;
         let r = self.r_count;

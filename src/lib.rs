@@ -12,6 +12,7 @@ pub mod evidence;
 pub mod fault;
 pub mod r#gen;
 pub mod ingest;
+pub mod integrity;
 pub mod lake;
 pub mod query;
 pub mod schema;

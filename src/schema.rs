@@ -179,6 +179,9 @@ pub fn objects() -> SchemaRef {
         Field::new("rejects", DataType::Int64, false),
         Field::new("batch", DataType::Int64, false),
         Field::new("ingested_at", ts_type(), false),
+        // Of the uncompressed bytes, as CloudTrail's digests hash them (SPEC §12). Last, and
+        // nullable: lakes written before it have no such column and read as null.
+        Field::new("text_sha256", DataType::Utf8, true),
     ]))
 }
 
@@ -215,5 +218,21 @@ pub fn digests() -> SchemaRef {
             true,
         ),
         Field::new("batch", DataType::Int64, false),
+    ]))
+}
+
+/// The `integrity` table: one row per digest, log file and gap of a `validate-logs` run (SPEC §12).
+pub fn integrity() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("batch", DataType::Int64, false),
+        Field::new("validated_at", ts_type(), false),
+        Field::new("kind", DataType::Utf8, false),
+        Field::new("key", DataType::Utf8, false),
+        s("account"),
+        s("region"),
+        Field::new("status", DataType::Utf8, false),
+        s("detail"),
+        s("fingerprint"),
+        s("digest"),
     ]))
 }

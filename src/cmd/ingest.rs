@@ -135,18 +135,27 @@ impl S3Args {
     }
 }
 
+/// The source named on the command line: `s3://BUCKET[/PREFIX]`, a directory or one file.
+pub fn open_source(
+    spec: &str,
+    s3: &S3Args,
+    object_timeout: Option<std::time::Duration>,
+) -> Result<Box<dyn Source>> {
+    Ok(if spec.starts_with("s3://") {
+        let options = S3Options {
+            object_timeout,
+            ..s3.options()
+        };
+        Box::new(S3Source::connect(spec, &options).map_err(|e| Error::Usage(format!("{e:#}")))?)
+    } else {
+        Box::new(DirSource::new(spec).map_err(|e| Error::Usage(format!("{e:#}")))?)
+    })
+}
+
 pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
     crate::lake::owner_only();
     let timeout = std::time::Duration::from_secs_f64(args.object_timeout);
-    let source: Box<dyn Source> = if args.source.starts_with("s3://") {
-        let s3 = S3Options {
-            object_timeout: Some(timeout),
-            ..args.s3.options()
-        };
-        Box::new(S3Source::connect(&args.source, &s3).map_err(|e| Error::Usage(format!("{e:#}")))?)
-    } else {
-        Box::new(DirSource::new(&args.source).map_err(|e| Error::Usage(format!("{e:#}")))?)
-    };
+    let source = open_source(&args.source, &args.s3, Some(timeout))?;
     let location = LakeLocation::parse(&cli.lake)?.with_kms_key(args.lake_kms_key.as_deref());
     let opts = Options {
         filter: args.filter.filter(),

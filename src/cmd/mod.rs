@@ -15,6 +15,7 @@ pub mod query;
 pub mod sessions;
 pub mod sql;
 pub mod vacuum;
+pub mod validate_logs;
 pub mod verify;
 
 use std::path::PathBuf;
@@ -97,6 +98,7 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     Keygen(keygen::KeygenArgs),
     Decrypt(decrypt::DecryptArgs),
+    ValidateLogs(validate_logs::ValidateLogsArgs),
     /// Write a synthetic organization trail with planted break-glass sessions and its answer key.
     #[command(hide = true)]
     Generate(generate::GenerateArgs),
@@ -120,6 +122,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Verify(a) => verify::run(a, &cli),
         Command::Keygen(a) => keygen::run(a, &cli),
         Command::Decrypt(a) => decrypt::run(a, &cli),
+        Command::ValidateLogs(a) => validate_logs::run(a, &cli),
         Command::Generate(a) => generate::run(a).map(|_| Exit::Ok),
     }
 }

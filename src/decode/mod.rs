@@ -19,6 +19,7 @@ use std::borrow::Cow;
 use arrow::record_batch::RecordBatch;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
 
 pub use time::{format_micros_rfc3339, parse_time};
 
@@ -98,6 +99,9 @@ pub struct ObjectDecoded {
     pub rows: usize,
     pub rejects: Vec<Reject>,
     pub text_bytes: u64,
+    /// Hex SHA-256 of the uncompressed bytes, what CloudTrail's digests list (SPEC §12); absent
+    /// when the object could not be inflated.
+    pub text_sha256: Option<String>,
 }
 
 /// Decodes objects one after another into one set of column builders, so that many small
@@ -132,14 +136,20 @@ impl Decoder {
         if let Some(r) = self.overran(started) {
             return reject(r);
         }
+        // Hashed here, where the inflated bytes exist anyway: a second inflate to validate
+        // digests later would cost more than the hash.
+        let text_sha256 = Some(hex::encode(Sha256::digest(&data)));
         let text = match std::str::from_utf8(&data) {
             Ok(t) => t,
             Err(e) => {
-                return reject(Reject::object(
-                    "invalid_utf8",
-                    format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-                    Some(e.valid_up_to() as i64),
-                ));
+                return ObjectDecoded {
+                    text_sha256,
+                    ..reject(Reject::object(
+                        "invalid_utf8",
+                        format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+                        Some(e.valid_up_to() as i64),
+                    ))
+                };
             }
         };
         let mut start = before;
@@ -168,6 +178,7 @@ impl Decoder {
             rows: self.cols.len() - start,
             rejects,
             text_bytes: data.len() as u64,
+            text_sha256,
         }
     }
 

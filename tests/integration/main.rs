@@ -11,6 +11,7 @@ mod evidence;
 mod hardening;
 mod identity;
 mod ingest;
+mod integrity;
 mod realdata;
 mod repo;
 mod s3;
