@@ -13,6 +13,7 @@ pub mod r#gen;
 pub mod ingest;
 pub mod lake;
 pub mod query;
+pub mod report;
 pub mod schema;
 pub mod source;
 pub mod telemetry;

@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod mirror;
 pub mod queries;
 pub mod query;
+pub mod report;
 pub mod sessions;
 pub mod sql;
 
@@ -84,6 +85,7 @@ pub enum Command {
     Findings(findings::FindingsArgs),
     Queries(queries::QueriesArgs),
     Query(query::QueryArgs),
+    Report(report::ReportArgs),
     Config(config::ConfigArgs),
     Compact(compact::CompactArgs),
     Demo(demo::DemoArgs),
@@ -102,6 +104,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Findings(a) => findings::run(a, &cli),
         Command::Queries(a) => queries::run(a),
         Command::Query(a) => query::run(a, &cli),
+        Command::Report(a) => report::run(a, &cli),
         Command::Config(a) => config::run(a, &cli),
         Command::Compact(a) => compact::run(a, &cli),
         Command::Demo(a) => demo::run(a, &cli),

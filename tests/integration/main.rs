@@ -11,6 +11,7 @@ mod identity;
 mod ingest;
 mod realdata;
 mod repo;
+mod report;
 mod s3;
 mod s3util;
 mod sessions;

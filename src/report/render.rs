@@ -1,0 +1,293 @@
+//! The report's formats: Markdown for a ticket or a pull request, JSON (one document with a
+//! schema version), CSV (one row per finding, suppressed ones included and marked).
+
+use std::fmt::Write as _;
+
+use anyhow::Result;
+
+use super::{Finding, Report};
+use crate::query::catalog::SEVERITIES;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Md,
+    Json,
+    Csv,
+}
+
+/// Render `report` in `format`.
+pub fn render(report: &Report, format: ReportFormat) -> Result<String> {
+    Ok(match format {
+        ReportFormat::Md => markdown(report),
+        ReportFormat::Json => {
+            let mut s = serde_json::to_string_pretty(report)?;
+            s.push('\n');
+            s
+        }
+        ReportFormat::Csv => csv(report),
+    })
+}
+
+/// A Markdown table cell: one line, pipes escaped.
+fn cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+fn opt(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("")
+}
+
+fn findings_table(out: &mut String, findings: &[&Finding], with_session: bool) {
+    if with_session {
+        out.push_str("| severity | rule | session | event | time | summary | note |\n");
+        out.push_str("|---|---|---|---|---|---|---|\n");
+    } else {
+        out.push_str("| severity | rule | event | time | summary | note |\n");
+        out.push_str("|---|---|---|---|---|---|\n");
+    }
+    for f in findings {
+        let note = match (&f.suppressed_by, &f.expired_suppression) {
+            (Some(a), _) => format!("suppressed (line {}): {}", a.line, a.reason),
+            (None, Some(a)) => format!(
+                "suppression of line {} expired {}: no longer hidden",
+                a.line,
+                a.expires.as_deref().unwrap_or("")
+            ),
+            _ => String::new(),
+        };
+        let mut row = format!("| {} | {} |", cell(&f.severity), cell(&f.rule_id));
+        if with_session {
+            let _ = write!(row, " {} |", cell(opt(&f.session_id)));
+        }
+        let _ = writeln!(
+            row,
+            " {} | {} | {} | {} |",
+            cell(opt(&f.eventid)),
+            cell(opt(&f.eventtime)),
+            cell(opt(&f.summary)),
+            cell(&note)
+        );
+        out.push_str(&row);
+    }
+}
+
+fn counts<'a>(out: &mut String, head: &str, rows: impl Iterator<Item = (&'a str, usize)>) {
+    let _ = writeln!(out, "| {head} | count |\n|---|---:|");
+    for (k, n) in rows {
+        let _ = writeln!(out, "| {} | {n} |", cell(k));
+    }
+    out.push('\n');
+}
+
+fn markdown(r: &Report) -> String {
+    let mut out = String::new();
+    let window = match (&r.window.from, &r.window.to) {
+        (None, None) => "the whole lake".to_string(),
+        (f, t) => format!(
+            "{} to {}",
+            f.as_deref().unwrap_or("the beginning"),
+            t.as_deref().unwrap_or("now")
+        ),
+    };
+    let _ = writeln!(out, "# trailglass report\n");
+    let _ = writeln!(
+        out,
+        "Created {} by trailglass {}. Window: {window}.\n",
+        r.created, r.tool_version
+    );
+    let s = &r.summary;
+    let _ = writeln!(out, "## Summary\n");
+    let _ = writeln!(
+        out,
+        "- {} break-glass session{} in the window",
+        s.sessions,
+        if s.sessions == 1 { "" } else { "s" }
+    );
+    let _ = writeln!(
+        out,
+        "- {} finding{} to look at, {} suppressed",
+        s.findings,
+        if s.findings == 1 { "" } else { "s" },
+        s.suppressed
+    );
+    if let Some(n) = s.already_reported {
+        let _ = writeln!(
+            out,
+            "- {n} already reported by an earlier run (not repeated)"
+        );
+    }
+    if !r.expired_suppressions.is_empty() {
+        let _ = writeln!(
+            out,
+            "- {} expired suppression{} (see below)",
+            r.expired_suppressions.len(),
+            if r.expired_suppressions.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+    }
+    if let Some(ing) = &r.ingest {
+        let _ = writeln!(out, "- ingest: {}", cell(&ing.to_string()));
+    }
+    out.push('\n');
+    counts(
+        &mut out,
+        "session kind",
+        s.sessions_by_kind.iter().map(|(k, v)| (k.as_str(), *v)),
+    );
+    counts(
+        &mut out,
+        "account",
+        s.sessions_by_account.iter().map(|(k, v)| (k.as_str(), *v)),
+    );
+    counts(
+        &mut out,
+        "severity",
+        SEVERITIES
+            .iter()
+            .rev()
+            .filter_map(|sev| s.findings_by_severity.get(*sev).map(|n| (*sev, *n))),
+    );
+    counts(
+        &mut out,
+        "rule",
+        s.findings_by_rule.iter().map(|(k, v)| (k.as_str(), *v)),
+    );
+
+    let all: Vec<&Finding> = r.findings.iter().chain(&r.suppressed).collect();
+    let _ = writeln!(out, "## Sessions\n");
+    if r.sessions.is_empty() {
+        out.push_str("No break-glass session started in the window.\n\n");
+    }
+    for sess in &r.sessions {
+        let _ = writeln!(
+            out,
+            "### {} ({})\n",
+            cell(&sess.get("session_id")),
+            cell(&sess.get("kind"))
+        );
+        let _ = writeln!(
+            out,
+            "- principal: `{}`\n- account: {}\n- from {} to {}\n- {} events, {} writes, {} errors\n- MFA at entry: {}; approval: {}\n",
+            sess.get("principal_arn"),
+            cell(&sess.get("account")),
+            cell(&sess.get("start")),
+            cell(&sess.get("end")),
+            cell(&sess.get("events")),
+            cell(&sess.get("writes")),
+            cell(&sess.get("errors")),
+            cell(&sess.get("mfa_at_entry")),
+            cell(&sess.get("approval")),
+        );
+        let mine: Vec<&Finding> = all
+            .iter()
+            .copied()
+            .filter(|f| sess.findings.contains(&f.id))
+            .collect();
+        if mine.is_empty() {
+            out.push_str("No findings.\n\n");
+        } else {
+            findings_table(&mut out, &mine, false);
+            out.push('\n');
+        }
+    }
+    let listed: std::collections::HashSet<&str> = r
+        .sessions
+        .iter()
+        .flat_map(|s| s.findings.iter().map(String::as_str))
+        .collect();
+    let others: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| !listed.contains(f.id.as_str()))
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Findings outside these sessions\n\nFindings of no session (failed attempts, changes to break-glass credentials) or of a session that started before the window.\n"
+        );
+        findings_table(&mut out, &others, true);
+        out.push('\n');
+    }
+    let _ = writeln!(out, "## Suppressed findings\n");
+    if r.suppressed.is_empty() {
+        out.push_str("None.\n\n");
+    } else {
+        let sup: Vec<&Finding> = r.suppressed.iter().collect();
+        findings_table(&mut out, &sup, true);
+        out.push('\n');
+    }
+    if !r.expired_suppressions.is_empty() {
+        let _ = writeln!(out, "## Expired suppressions\n");
+        for e in &r.expired_suppressions {
+            let x = &e.suppression;
+            let _ = writeln!(
+                out,
+                "- line {}: \"{}\", expired {}; hides nothing now ({} finding{} shown again)",
+                x.line,
+                cell(&x.reason),
+                x.expires.map(super::rfc3339).unwrap_or_default(),
+                e.matched,
+                if e.matched == 1 { "" } else { "s" }
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// A CSV field, quoted when it must be (RFC 4180).
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// The CSV columns, in order.
+pub const CSV_HEADER: [&str; 11] = [
+    "id",
+    "rule_id",
+    "severity",
+    "session_id",
+    "eventid",
+    "eventtime",
+    "account",
+    "principal",
+    "summary",
+    "status",
+    "note",
+];
+
+fn csv(r: &Report) -> String {
+    let mut out = CSV_HEADER.join(",");
+    out.push_str("\r\n");
+    for f in r.findings.iter().chain(&r.suppressed) {
+        let (status, note) = match (&f.suppressed_by, &f.expired_suppression) {
+            (Some(a), _) => ("suppressed", a.reason.clone()),
+            (None, Some(a)) => ("open", format!("suppression expired: {}", a.reason)),
+            _ => ("open", String::new()),
+        };
+        let cols = [
+            f.id.as_str(),
+            &f.rule_id,
+            &f.severity,
+            opt(&f.session_id),
+            opt(&f.eventid),
+            opt(&f.eventtime),
+            opt(&f.account),
+            opt(&f.principal),
+            opt(&f.summary),
+            status,
+            &note,
+        ];
+        out.push_str(&cols.iter().map(|c| field(c)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
