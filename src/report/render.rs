@@ -13,6 +13,8 @@ pub enum ReportFormat {
     Md,
     Json,
     Csv,
+    /// OCSF Detection Finding (class 2004) objects, one per finding, as a JSON array.
+    Ocsf,
 }
 
 /// Render `report` in `format`.
@@ -25,6 +27,17 @@ pub fn render(report: &Report, format: ReportFormat) -> Result<String> {
             s
         }
         ReportFormat::Csv => csv(report),
+        ReportFormat::Ocsf => {
+            let items: Vec<serde_json::Value> = report
+                .findings
+                .iter()
+                .chain(&report.suppressed)
+                .map(|f| ocsf(report, f))
+                .collect();
+            let mut s = serde_json::to_string_pretty(&items)?;
+            s.push('\n');
+            s
+        }
     })
 }
 
@@ -290,4 +303,80 @@ fn csv(r: &Report) -> String {
         out.push_str("\r\n");
     }
     out
+}
+
+/// OCSF `severity_id` of a trailglass severity (1 Informational … 5 Critical; 0 Unknown).
+pub fn ocsf_severity(s: &str) -> (u8, &'static str) {
+    match crate::query::catalog::severity_rank(s) {
+        Some(0) => (1, "Informational"),
+        Some(1) => (2, "Low"),
+        Some(2) => (3, "Medium"),
+        Some(3) => (4, "High"),
+        Some(4) => (5, "Critical"),
+        _ => (0, "Unknown"),
+    }
+}
+
+/// One finding as an OCSF 1.3 Detection Finding (class 2004, category 2 Findings, activity 1
+/// Create). `finding_info.uid` is the report's stable id, so a SIEM deduplicates re-sent
+/// findings; a suppressed finding is sent with status 3 (Suppressed) and its reason.
+fn ocsf(r: &Report, f: &Finding) -> serde_json::Value {
+    use serde_json::json;
+    let (severity_id, severity) = ocsf_severity(&f.severity);
+    let time = f
+        .eventtime
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .or_else(|| chrono::DateTime::parse_from_rfc3339(&r.created).ok())
+        .map_or(0, |t| t.timestamp_millis());
+    let mut resources = Vec::new();
+    if let Some(a) = &f.account {
+        resources.push(json!({"type": "AWS::::Account", "uid": a, "name": a}));
+    }
+    if let Some(p) = &f.principal {
+        resources.push(json!({"type": "AWS::IAM::Principal", "uid": p, "name": p}));
+    }
+    let mut evidences = Vec::new();
+    if let Some(e) = &f.eventid {
+        evidences.push(json!({"data": {"cloudtrail_event_id": e}}));
+    }
+    let (status_id, status, detail) = match &f.suppressed_by {
+        Some(a) => (3, "Suppressed", Some(a.reason.clone())),
+        None => (1, "New", None),
+    };
+    let mut obj = json!({
+        "activity_id": 1,
+        "activity_name": "Create",
+        "category_uid": 2,
+        "category_name": "Findings",
+        "class_uid": 2004,
+        "class_name": "Detection Finding",
+        "type_uid": 200401,
+        "type_name": "Detection Finding: Create",
+        "severity_id": severity_id,
+        "severity": severity,
+        "status_id": status_id,
+        "status": status,
+        "time": time,
+        "message": f.summary.clone().unwrap_or_default(),
+        "metadata": {
+            "version": "1.3.0",
+            "product": {"name": "trailglass", "vendor_name": "trailglass", "version": r.tool_version},
+            "uid": f.id,
+        },
+        "finding_info": {
+            "uid": f.id,
+            "title": format!("{} {}", f.rule_id, f.summary.as_deref().unwrap_or("")).trim().to_string(),
+            "analytic": {"uid": f.rule_id, "name": f.rule_id, "type_id": 1, "type": "Rule"},
+            "types": ["break-glass"],
+        },
+        "cloud": {"provider": "AWS", "account": {"uid": f.account}},
+        "resources": resources,
+        "evidences": evidences,
+        "unmapped": {"session_id": f.session_id},
+    });
+    if let (Some(d), Some(o)) = (detail, obj.as_object_mut()) {
+        o.insert("status_detail".into(), serde_json::Value::String(d));
+    }
+    obj
 }

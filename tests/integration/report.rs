@@ -1,5 +1,5 @@
 //! Issue 20: `trailglass report` — golden reports of the sample trail (md, json, csv) compared by
-//! content, `--out`, suppressions (active, expired, malformed) × `--fail-on` × exit codes, and
+//! content, OCSF checked against a trimmed schema, `--out`, suppressions (active, expired, malformed) × `--fail-on` × exit codes, and
 //! `--state` reporting each finding once across runs, surviving a crash while it is written.
 
 use std::collections::BTreeSet;
@@ -133,6 +133,7 @@ fn r20_golden_reports_of_the_sample() {
         ("md", "sample.md"),
         ("json", "sample.json"),
         ("csv", "sample.csv"),
+        ("ocsf", "sample.ocsf.json"),
     ] {
         let out = report(
             &w,
@@ -501,4 +502,136 @@ fn r20_concurrent_runs_lose_no_state_entry() {
     let both: BTreeSet<String> = ids(&ra).union(&ids(&rb)).cloned().collect();
     assert!(!ids(&ra).is_empty() && !ids(&rb).is_empty());
     assert_eq!(keys, both);
+}
+
+/// Check `v` against attribute set `attrs` of the trimmed OCSF schema; returns the problems.
+fn ocsf_check(schema: &Value, attrs: &Value, v: &Value, at: &str, problems: &mut Vec<String>) {
+    let Some(obj) = v.as_object() else {
+        problems.push(format!("{at}: not an object"));
+        return;
+    };
+    let attrs = attrs.as_object().expect("schema attributes");
+    for (name, spec) in attrs {
+        let present = obj.get(name).is_some_and(|x| !x.is_null());
+        if spec["requirement"] == "required" && !present {
+            problems.push(format!("{at}.{name}: required, missing"));
+        }
+    }
+    for (name, value) in obj {
+        let Some(spec) = attrs.get(name) else {
+            problems.push(format!("{at}.{name}: not an attribute of the schema"));
+            continue;
+        };
+        if value.is_null() {
+            continue;
+        }
+        let items: Vec<&Value> = if spec["is_array"] == true {
+            match value.as_array() {
+                Some(a) => a.iter().collect(),
+                None => {
+                    problems.push(format!("{at}.{name}: not an array"));
+                    continue;
+                }
+            }
+        } else {
+            vec![value]
+        };
+        for item in items {
+            let ok = match spec["type"].as_str().expect("type") {
+                "integer_t" | "long_t" | "timestamp_t" => item.is_i64() || item.is_u64(),
+                "string_t" => item.is_string(),
+                "json_t" => true,
+                "object_t" => {
+                    let ty = spec["object_type"].as_str().expect("object_type");
+                    let sub = &schema["objects"][ty]["attributes"];
+                    assert!(sub.is_object(), "schema lacks object {ty}");
+                    ocsf_check(schema, sub, item, &format!("{at}.{name}"), problems);
+                    true
+                }
+                other => panic!("schema type {other} unknown to the checker"),
+            };
+            if !ok {
+                problems.push(format!("{at}.{name}: {item} is not {}", spec["type"]));
+            }
+            if let Some(en) = spec["enum"].as_object()
+                && !en.contains_key(&item.to_string())
+            {
+                problems.push(format!("{at}.{name}: {item} is not in its enum"));
+            }
+        }
+    }
+}
+
+#[test]
+fn r20_ocsf_detection_findings_match_the_schema() {
+    let w = sample_lake();
+    let sup = fixture("suppressions.toml");
+    let doc = json_report(&w, &["--suppressions", p(&sup)], 0);
+    let out = report(
+        &w,
+        &[
+            "--format",
+            "ocsf",
+            "--created",
+            CREATED,
+            "--suppressions",
+            p(&sup),
+        ],
+        0,
+    );
+    let items: Vec<Value> = serde_json::from_slice(&out.stdout).expect("OCSF JSON array");
+    let schema: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("testdata/ocsf/detection_finding.json")).expect("schema"),
+    )
+    .expect("schema JSON");
+    let class = &schema["classes"]["detection_finding"];
+    assert_eq!(class["uid"], 2004);
+    let mut problems = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        ocsf_check(
+            &schema,
+            &class["attributes"],
+            item,
+            &format!("[{i}]"),
+            &mut problems,
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // One object per finding, suppressed ones included as Suppressed, uid the report's stable id.
+    let mut want: Vec<(String, String, bool)> = Vec::new();
+    for (list, sup) in [("findings", false), ("suppressed", true)] {
+        for f in doc[list].as_array().expect("list") {
+            want.push((
+                f["id"].as_str().expect("id").into(),
+                f["severity"].as_str().expect("severity").into(),
+                sup,
+            ));
+        }
+    }
+    assert_eq!(items.len(), want.len());
+    let sev = |s: &str| match s {
+        "info" => 1,
+        "low" => 2,
+        "medium" => 3,
+        "high" => 4,
+        "critical" => 5,
+        _ => 0,
+    };
+    for (item, (id, severity, suppressed)) in items.iter().zip(&want) {
+        assert_eq!(item["finding_info"]["uid"], id.as_str());
+        assert_eq!(item["severity_id"], sev(severity));
+        assert_eq!(item["status_id"], if *suppressed { 3 } else { 1 });
+        assert!(item["resources"].as_array().is_some_and(|r| !r.is_empty()));
+    }
+    // Events are evidence; the principal is a resource where the finding has a session.
+    assert!(
+        items
+            .iter()
+            .any(|i| i["evidences"][0]["data"]["cloudtrail_event_id"].is_string())
+    );
+    assert!(items.iter().any(|i| {
+        i["resources"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x["type"] == "AWS::IAM::Principal"))
+    }));
 }
