@@ -10,6 +10,7 @@ use datafusion::prelude::col;
 
 use super::Cli;
 use super::findings::rank;
+use super::ingest::IngestArgs;
 use super::sessions::{open_window, ts_lit, window_flags};
 use crate::error::{Error, Exit};
 use crate::query::catalog::SEVERITIES;
@@ -22,7 +23,8 @@ use crate::report::{self, Input, State, suppress};
   trailglass report --since 24h
   trailglass report --since 24h --format json --out report.json --fail-on high
   trailglass report --from 2026-03-01 --to 2026-03-08 --suppressions suppressions.toml
-  trailglass report --since 7d --state report-state.json --fail-on medium   (only new findings)")]
+  trailglass report --since 7d --state report-state.json --fail-on medium   (only new findings)
+  trailglass report --since 24h --ingest s3://org-trail-bucket -- --profile soc-readonly --region us-east-1")]
 pub struct ReportArgs {
     /// Sessions that started within this long before now, e.g. 24h, 7d (instead of --from).
     #[arg(long, conflicts_with = "from")]
@@ -57,6 +59,33 @@ pub struct ReportArgs {
     /// Read `events` as of this Delta table version (reproducible answers).
     #[arg(long)]
     pub as_of: Option<i64>,
+    /// Ingest this source first (a directory or s3://BUCKET[/PREFIX]); its summary is part of
+    /// the report.
+    #[arg(long, value_name = "SOURCE")]
+    pub ingest: Option<String>,
+    /// Options of the --ingest run, after `--`, exactly as `trailglass ingest` takes them
+    /// (e.g. `-- --profile soc-readonly --accounts 111122223333 --strict`).
+    #[arg(last = true, requires = "ingest", value_name = "INGEST OPTIONS")]
+    pub ingest_options: Vec<String>,
+}
+
+/// `ingest`'s own argument parser, for the options after `--`.
+#[derive(clap::Parser, Debug)]
+#[command(name = "report --ingest SOURCE --")]
+struct IngestLine {
+    #[command(flatten)]
+    args: IngestArgs,
+}
+
+/// The `ingest` arguments of `--ingest SOURCE -- OPTIONS`.
+fn ingest_args(source: &str, options: &[String]) -> Result<IngestArgs> {
+    use clap::Parser;
+    let line = std::iter::once("ingest".to_string())
+        .chain(std::iter::once(source.to_string()))
+        .chain(options.iter().cloned());
+    IngestLine::try_parse_from(line)
+        .map(|l| l.args)
+        .map_err(|e| Error::Usage(format!("--ingest: {}", e.to_string().trim())).into())
 }
 
 /// The creation time: `--created`, else `SOURCE_DATE_EPOCH` (reproducible builds' convention).
@@ -88,7 +117,19 @@ pub fn run(args: &ReportArgs, cli: &Cli) -> Result<Exit> {
         Some(p) => suppress::load(p)?,
         None => Vec::new(),
     };
+    let ingest = match &args.ingest {
+        Some(src) => Some(ingest_args(src, &args.ingest_options)?),
+        None => None,
+    };
     let mut state = args.state.as_deref().map(State::open).transpose()?;
+    let ingested = match &ingest {
+        Some(ia) => {
+            let (summary, _) = super::ingest::execute(ia, cli)?;
+            super::ingest::report_problems(&summary);
+            Some((super::ingest::exit_for(ia, &summary), summary))
+        }
+        None => None,
+    };
     let (rt, mut a) = open_window(cli, args.as_of, &window)?;
     let (sessions, findings, principals) = rt.block_on(async {
         a.findings().await?;
@@ -119,7 +160,9 @@ pub fn run(args: &ReportArgs, cli: &Cli) -> Result<Exit> {
             findings,
             principals,
             suppressions,
-            ingest: None,
+            ingest: ingested
+                .as_ref()
+                .map(|(_, s)| super::ingest::summary_json(s)),
         },
         state.as_ref(),
     );
@@ -139,6 +182,12 @@ pub fn run(args: &ReportArgs, cli: &Cli) -> Result<Exit> {
             .map_err(|e| e.context(format!("writing the report state {}", path.display())))?;
     }
     crate::query::scan::report(&a.ctx, "report");
+    // An ingest that could not read everything (3) or rejected under --strict (2) says so first.
+    if let Some((exit, _)) = &ingested
+        && *exit != Exit::Ok
+    {
+        return Ok(*exit);
+    }
     if let (Some(f), Some(worst)) = (fail, rep.worst())
         && worst >= f
     {

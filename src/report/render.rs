@@ -144,7 +144,17 @@ fn markdown(r: &Report) -> String {
         );
     }
     if let Some(ing) = &r.ingest {
-        let _ = writeln!(out, "- ingest: {}", cell(&ing.to_string()));
+        let n = |k: &str| ing[k].as_u64().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "- ingest: {} objects new ({} already ingested), {} records; rejected: {} objects, {} records; {} objects unreadable",
+            n("objects_ingested"),
+            n("objects_already_ingested"),
+            n("records"),
+            n("rejected_objects"),
+            n("rejected_records"),
+            ing["failed"].as_array().map_or(0, Vec::len)
+        );
     }
     out.push('\n');
     counts(

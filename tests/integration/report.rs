@@ -635,3 +635,31 @@ fn r20_ocsf_detection_findings_match_the_schema() {
             .is_some_and(|r| r.iter().any(|x| x["type"] == "AWS::IAM::Principal"))
     }));
 }
+
+#[test]
+fn r20_ingest_first_with_ingest_options() {
+    let w = Workdir::new();
+    let trail = sample();
+    let doc = json_report(&w, &["--ingest", p(&trail)], 0);
+    assert!(doc["ingest"]["objects_ingested"].as_u64().expect("count") > 0);
+    assert!(doc["ingest"]["records"].as_u64().expect("count") > 0);
+    assert_eq!(doc["summary"]["sessions"], 18);
+    // A second run finds nothing new to ingest; the Markdown summary says so.
+    let out = report(&w, &["--ingest", p(&trail), "--created", CREATED], 0);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("- ingest: 0 objects new ("), "{md}");
+    // The options after `--` are ingest's own: --strict over a corpus with rejects exits 2 after
+    // writing the report; an unknown option is a usage error naming --ingest.
+    let bad = w.path().join("bad");
+    super::util::copy_tree(&repo().join("testdata/bad"), &bad);
+    let out = report(
+        &w,
+        &["--ingest", p(&bad), "--format", "json", "--", "--strict"],
+        2,
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("report JSON");
+    assert!(doc["ingest"]["rejected_objects"].as_u64().expect("count") > 0);
+    let out = report(&w, &["--ingest", p(&bad), "--", "--no-such-option"], 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--ingest"));
+    report(&w, &["--", "--strict"], 2);
+}
