@@ -350,6 +350,12 @@ fn ocsf(r: &Report, f: &Finding) -> serde_json::Value {
     if let Some(e) = &f.eventid {
         evidences.push(json!({"data": {"cloudtrail_event_id": e}}));
     }
+    // Rules are fixed conditions; anomalies (AN…) depart from a statistical baseline.
+    let analytic = if f.rule_id.starts_with("AN") {
+        (3, "Statistical")
+    } else {
+        (1, "Rule")
+    };
     let (status_id, status, detail) = match &f.suppressed_by {
         Some(a) => (3, "Suppressed", Some(a.reason.clone())),
         None => (1, "New", None),
@@ -377,7 +383,7 @@ fn ocsf(r: &Report, f: &Finding) -> serde_json::Value {
         "finding_info": {
             "uid": f.id,
             "title": format!("{} {}", f.rule_id, f.summary.as_deref().unwrap_or("")).trim().to_string(),
-            "analytic": {"uid": f.rule_id, "name": f.rule_id, "type_id": 1, "type": "Rule"},
+            "analytic": {"uid": f.rule_id, "name": f.rule_id, "type_id": analytic.0, "type": analytic.1},
             "types": ["break-glass"],
         },
         "cloud": {"provider": "AWS", "account": {"uid": f.account}},

@@ -663,3 +663,254 @@ fn r20_ingest_first_with_ingest_options() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--ingest"));
     report(&w, &["--", "--strict"], 2);
 }
+
+/// A tiny CloudTrail writer for the anomaly tests: break-glass role sessions (an `AssumeRole` by
+/// a user, then actions with the issued key), one file per session under the key layout.
+struct Trail {
+    dir: PathBuf,
+    n: usize,
+}
+
+impl Trail {
+    /// A session of `role` in `account` starting at `start`, lasting `minutes`, with `writes`
+    /// write actions among `actions`.
+    fn session(
+        &mut self,
+        account: &str,
+        role: &str,
+        start: &str,
+        minutes: i64,
+        actions: usize,
+        writes: usize,
+    ) {
+        self.n += 1;
+        let n = self.n;
+        let t0 = chrono::DateTime::parse_from_rfc3339(start).expect("start");
+        let at = |m: i64| {
+            (t0 + chrono::Duration::minutes(m))
+                .to_utc()
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+        };
+        let key = format!("ASIATEST{n:012}");
+        let role_arn = format!("arn:aws:iam::{account}:role/{role}");
+        let mut records = vec![serde_json::json!({
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDATEST", "arn": format!("arn:aws:iam::{account}:user/dana"),
+                             "accountId": account, "accessKeyId": "AKIATESTDANA", "userName": "dana"},
+            "eventTime": at(0), "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole",
+            "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.15.30",
+            "requestParameters": {"roleArn": role_arn, "roleSessionName": "dana", "durationSeconds": 43200,
+                                  "serialNumber": format!("arn:aws:iam::{account}:mfa/dana")},
+            "responseElements": {"credentials": {"accessKeyId": key, "expiration": "Dec 31, 2026, 12:00:00 AM"},
+                                 "assumedRoleUser": {"assumedRoleId": "AROATEST:dana", "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/dana")}},
+            "eventID": format!("00000000-0000-4000-8000-{n:06}000000"), "readOnly": true, "eventType": "AwsApiCall",
+            "managementEvent": true, "recipientAccountId": account, "eventCategory": "Management"
+        })];
+        for i in 0..actions {
+            let m = if actions > 1 {
+                minutes * i as i64 / (actions as i64 - 1)
+            } else {
+                0
+            }
+            .max(1);
+            let write = i < writes;
+            records.push(serde_json::json!({
+                "eventVersion": "1.08",
+                "userIdentity": {"type": "AssumedRole", "principalId": "AROATEST:dana",
+                                 "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/dana"),
+                                 "accountId": account, "accessKeyId": key,
+                                 "sessionContext": {"sessionIssuer": {"type": "Role", "principalId": "AROATEST", "arn": role_arn, "accountId": account, "userName": role},
+                                                    "attributes": {"creationDate": at(0), "mfaAuthenticated": "true"}}},
+                "eventTime": at(m), "eventSource": "ec2.amazonaws.com",
+                "eventName": if write { "RebootInstances" } else { "DescribeInstances" },
+                "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.15.30",
+                "requestParameters": {}, "responseElements": null,
+                "eventID": format!("00000000-0000-4000-8000-{n:06}{i:06}"), "readOnly": !write,
+                "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": account,
+                "eventCategory": "Management"
+            }));
+        }
+        let day = &start[..10].replace('-', "/");
+        let path = self.dir.join(format!(
+            "AWSLogs/{account}/CloudTrail/us-east-1/{day}/{account}_CloudTrail_us-east-1_{n}.json"
+        ));
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, serde_json::json!({"Records": records}).to_string()).expect("write");
+    }
+}
+
+/// Eight quiet days: the same principal at 10:00 every day (every day of the week), 30 minutes,
+/// 3 writes of 6 actions; then the window's day starts with an ordinary session.
+fn quiet_history(dir: &Path) -> Trail {
+    let mut t = Trail {
+        dir: dir.to_path_buf(),
+        n: 0,
+    };
+    for d in 1..=8 {
+        t.session(
+            "111122223333",
+            "BreakGlassAdmin",
+            &format!("2026-03-{d:02}T10:00:00Z"),
+            30,
+            6,
+            3,
+        );
+    }
+    t.session(
+        "111122223333",
+        "BreakGlassAdmin",
+        "2026-03-09T10:05:00Z",
+        25,
+        6,
+        2,
+    );
+    t
+}
+
+fn anomalies(w: &Workdir, config: &Path) -> BTreeSet<(String, String)> {
+    let out = w.run_code(
+        &[
+            "--config",
+            p(config),
+            "report",
+            "--from",
+            "2026-03-09",
+            "--to",
+            "2026-03-10",
+            "--format",
+            "json",
+            "--created",
+            CREATED,
+        ],
+        0,
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("report JSON");
+    // The window holds sessions to judge (the anomaly-free case is not an empty window).
+    assert!(doc["summary"]["sessions"].as_u64().expect("count") >= 1);
+    // Each anomaly says which baseline it broke and how far.
+    for f in doc["findings"].as_array().expect("findings") {
+        if f["rule_id"] == "AN004" {
+            let s = f["summary"].as_str().expect("summary");
+            assert!(s.contains("240 min long, baseline at most 60 min"), "{s}");
+            assert!(s.contains("19 writes, baseline at most 8"), "{s}");
+        }
+    }
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule_id"].as_str().is_some_and(|r| r.starts_with("AN")))
+        .map(|f| {
+            (
+                f["rule_id"].as_str().expect("rule").to_string(),
+                f["session_id"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn r20_anomalies_steady_history_reports_none() {
+    let w = Workdir::new();
+    let trail = w.path().join("trail");
+    quiet_history(&trail);
+    let config = write(
+        &w,
+        "trailglass.toml",
+        "[breakglass]\nroles = [\"arn:aws:iam::*:role/BreakGlass*\"]\nusers = []\nroot = false\n",
+    );
+    w.ingest(&trail, &[]);
+    assert_eq!(anomalies(&w, &config), BTreeSet::new());
+}
+
+#[test]
+fn r20_anomalies_planted_after_a_quiet_history_are_found_exactly() {
+    let w = Workdir::new();
+    let trail = w.path().join("trail");
+    let mut t = quiet_history(&trail);
+    // Planted in the window: a new principal; a new account (and so a new principal too); the
+    // usual principal at 03:00, a new hour of its week, for 4 hours with 20 writes.
+    t.session(
+        "111122223333",
+        "BreakGlassNetwork",
+        "2026-03-09T12:00:00Z",
+        20,
+        4,
+        1,
+    );
+    t.session(
+        "444455556666",
+        "BreakGlassAdmin",
+        "2026-03-09T14:00:00Z",
+        20,
+        4,
+        1,
+    );
+    t.session(
+        "111122223333",
+        "BreakGlassAdmin",
+        "2026-03-09T03:00:00Z",
+        240,
+        30,
+        20,
+    );
+    let config = write(
+        &w,
+        "trailglass.toml",
+        "[breakglass]\nroles = [\"arn:aws:iam::*:role/BreakGlass*\"]\nusers = []\nroot = false\n",
+    );
+    w.ingest(&trail, &[]);
+    let sessions = w.run_code(
+        &[
+            "--config",
+            p(&config),
+            "sessions",
+            "--from",
+            "2026-03-09",
+            "--format",
+            "ndjson",
+        ],
+        0,
+    );
+    let by_principal_start: Vec<(String, String, String)> = super::sessions::ndjson(&sessions)
+        .iter()
+        .map(|s| {
+            (
+                s["principal_arn"].as_str().expect("arn").to_string(),
+                s["start"].as_str().expect("start").to_string(),
+                s["session_id"].as_str().expect("id").to_string(),
+            )
+        })
+        .collect();
+    let id = |arn: &str, start: &str| {
+        by_principal_start
+            .iter()
+            .find(|(a, s, _)| a == arn && s.starts_with(start))
+            .map(|(_, _, i)| i.clone())
+            .unwrap_or_else(|| panic!("no session of {arn} at {start}: {by_principal_start:?}"))
+    };
+    let network = id(
+        "arn:aws:iam::111122223333:role/BreakGlassNetwork",
+        "2026-03-09T12:00",
+    );
+    let other_account = id(
+        "arn:aws:iam::444455556666:role/BreakGlassAdmin",
+        "2026-03-09T14:00",
+    );
+    let odd = id(
+        "arn:aws:iam::111122223333:role/BreakGlassAdmin",
+        "2026-03-09T03:00",
+    );
+    let want: BTreeSet<(String, String)> = [
+        ("AN001", &network),
+        ("AN001", &other_account),
+        ("AN002", &other_account),
+        ("AN003", &odd),
+        ("AN004", &odd),
+    ]
+    .iter()
+    .map(|(r, s)| (r.to_string(), s.to_string()))
+    .collect();
+    assert_eq!(anomalies(&w, &config), want);
+}
