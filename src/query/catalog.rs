@@ -118,6 +118,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../queries/anomalies/AN004_long_or_busy_session.sql"),
     ),
     (
+        "anomalies/AN005_new_origin.sql",
+        include_str!("../../queries/anomalies/AN005_new_origin.sql"),
+    ),
+    (
         "investigate/access_key_activity.sql",
         include_str!("../../queries/investigate/access_key_activity.sql"),
     ),

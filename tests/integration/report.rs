@@ -669,6 +669,10 @@ fn r20_ingest_first_with_ingest_options() {
 struct Trail {
     dir: PathBuf,
     n: usize,
+    /// Where the next session's actions come from.
+    region: &'static str,
+    ip: &'static str,
+    agent: &'static str,
 }
 
 impl Trail {
@@ -724,7 +728,7 @@ impl Trail {
                                                     "attributes": {"creationDate": at(0), "mfaAuthenticated": "true"}}},
                 "eventTime": at(m), "eventSource": "ec2.amazonaws.com",
                 "eventName": if write { "RebootInstances" } else { "DescribeInstances" },
-                "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.15.30",
+                "awsRegion": self.region, "sourceIPAddress": self.ip, "userAgent": self.agent,
                 "requestParameters": {}, "responseElements": null,
                 "eventID": format!("00000000-0000-4000-8000-{n:06}{i:06}"), "readOnly": !write,
                 "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": account,
@@ -746,6 +750,9 @@ fn quiet_history(dir: &Path) -> Trail {
     let mut t = Trail {
         dir: dir.to_path_buf(),
         n: 0,
+        region: "us-east-1",
+        ip: "198.51.100.7",
+        agent: "aws-cli/2.15.30",
     };
     for d in 1..=8 {
         t.session(
@@ -855,6 +862,16 @@ fn r20_anomalies_planted_after_a_quiet_history_are_found_exactly() {
         30,
         20,
     );
+    // And at its usual hour, from a new network, region and user agent.
+    (t.region, t.ip, t.agent) = ("ap-southeast-2", "203.0.113.50", "curl/8.5.0");
+    t.session(
+        "111122223333",
+        "BreakGlassAdmin",
+        "2026-03-09T10:40:00Z",
+        10,
+        3,
+        1,
+    );
     let config = write(
         &w,
         "trailglass.toml",
@@ -902,12 +919,19 @@ fn r20_anomalies_planted_after_a_quiet_history_are_found_exactly() {
         "arn:aws:iam::111122223333:role/BreakGlassAdmin",
         "2026-03-09T03:00",
     );
+    let moved = id(
+        "arn:aws:iam::111122223333:role/BreakGlassAdmin",
+        "2026-03-09T10:40",
+    );
     let want: BTreeSet<(String, String)> = [
         ("AN001", &network),
         ("AN001", &other_account),
         ("AN002", &other_account),
         ("AN003", &odd),
         ("AN004", &odd),
+        ("AN005", &moved),
+        ("AN006", &moved),
+        ("AN007", &moved),
     ]
     .iter()
     .map(|(r, s)| (r.to_string(), s.to_string()))
