@@ -142,7 +142,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-fn located(path: &Path, text: &str, span: Option<Range<usize>>, msg: &str) -> Error {
+pub(crate) fn located(path: &Path, text: &str, span: Option<Range<usize>>, msg: &str) -> Error {
     match span {
         Some(r) => {
             let (line, col) = line_col(text, r.start);

@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod integrity;
 pub mod lake;
 pub mod query;
+pub mod report;
 pub mod schema;
 pub mod source;
 pub mod telemetry;

@@ -3,7 +3,6 @@
 use std::io::Write;
 
 use anyhow::Result;
-use arrow::array::{Array, AsArray};
 use datafusion::prelude::{col, in_list, lit};
 
 use super::Cli;
@@ -43,6 +42,10 @@ pub struct FindingsArgs {
     /// Exit with status 1 when a (shown) finding is at or above this severity.
     #[arg(long)]
     pub fail_on: Option<String>,
+    /// Suppressions (TOML, as for `report`): a finding they hide is still listed but does not
+    /// count for --fail-on.
+    #[arg(long)]
+    pub suppressions: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -51,7 +54,7 @@ pub struct FindingsArgs {
     pub as_of: Option<i64>,
 }
 
-fn rank(flag: &str, v: &Option<String>) -> Result<Option<usize>> {
+pub(crate) fn rank(flag: &str, v: &Option<String>) -> Result<Option<usize>> {
     match v {
         None => Ok(None),
         Some(s) => severity_rank(s).map(Some).ok_or_else(|| {
@@ -69,6 +72,10 @@ pub fn run(args: &FindingsArgs, cli: &Cli) -> Result<Exit> {
     let (from, to) = (window.from, window.to);
     let min = rank("--severity", &args.severity)?;
     let fail = rank("--fail-on", &args.fail_on)?;
+    let suppressions = match &args.suppressions {
+        Some(p) => crate::report::suppress::load(p)?,
+        None => Vec::new(),
+    };
     let rules: Vec<String> = args
         .rule
         .iter()
@@ -117,13 +124,10 @@ pub fn run(args: &FindingsArgs, cli: &Cli) -> Result<Exit> {
     out.flush()?;
     query::scan::report(&a.ctx, "findings");
     if let Some(f) = fail {
-        let hit = batches.iter().any(|b| {
-            b.column_by_name("severity").is_some_and(|c| {
-                let s = c.as_string::<i32>();
-                (0..s.len())
-                    .any(|i| !s.is_null(i) && severity_rank(s.value(i)).is_some_and(|r| r >= f))
-            })
-        });
+        let principals = rt.block_on(crate::report::principals(&a.ctx))?;
+        let counting =
+            crate::report::counting(&batches, &principals, &suppressions, chrono::Utc::now())?;
+        let hit = crate::report::worst(&counting).is_some_and(|w| w >= f);
         if hit {
             if !cli.quiet {
                 eprintln!(

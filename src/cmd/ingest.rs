@@ -153,6 +153,20 @@ pub fn open_source(
 }
 
 pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
+    let (summary, location) = execute(args, cli)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &summary_json(&summary))?;
+        writeln!(out)?;
+    } else {
+        print_summary(&mut out, &summary, &location)?;
+    }
+    report_problems(&summary);
+    Ok(exit_for(args, &summary))
+}
+
+/// Run the ingest of `args` without printing its summary (`report --ingest` embeds it).
+pub fn execute(args: &IngestArgs, cli: &Cli) -> Result<(Summary, LakeLocation)> {
     crate::lake::owner_only();
     let timeout = std::time::Duration::from_secs_f64(args.object_timeout);
     let source = open_source(&args.source, &args.s3, Some(timeout))?;
@@ -173,13 +187,11 @@ pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
     // Errors are typed where they arise (error.rs): the exit code follows their kind.
     let summary = ingest::run(source.as_ref(), location.clone(), &opts)
         .with_context(|| format!("ingest into {}", location.display()))?;
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        serde_json::to_writer_pretty(&mut out, &summary_json(&summary))?;
-        writeln!(out)?;
-    } else {
-        print_summary(&mut out, &summary, &location)?;
-    }
+    Ok((summary, location))
+}
+
+/// Warnings and unreadable objects of an ingest, on stderr.
+pub fn report_problems(summary: &Summary) {
     for w in &summary.warnings {
         eprintln!("trailglass: warning: {w}");
     }
@@ -191,13 +203,17 @@ pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
     for (key, why) in &summary.failed {
         eprintln!("trailglass: could not read {key}: {why} (left for the next run)");
     }
-    Ok(if !summary.failed.is_empty() {
+}
+
+/// An ingest's exit status: 3 when an object could not be read, 2 for rejects under --strict.
+pub fn exit_for(args: &IngestArgs, summary: &Summary) -> Exit {
+    if !summary.failed.is_empty() {
         Exit::Access
     } else if args.strict && summary.rejects() > 0 {
         Exit::Input
     } else {
         Exit::Ok
-    })
+    }
 }
 
 pub fn summary_json(s: &Summary) -> serde_json::Value {

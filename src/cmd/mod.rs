@@ -12,6 +12,7 @@ pub mod keygen;
 pub mod mirror;
 pub mod queries;
 pub mod query;
+pub mod report;
 pub mod sessions;
 pub mod sql;
 pub mod vacuum;
@@ -90,6 +91,7 @@ pub enum Command {
     Findings(findings::FindingsArgs),
     Queries(queries::QueriesArgs),
     Query(query::QueryArgs),
+    Report(report::ReportArgs),
     Config(config::ConfigArgs),
     Compact(compact::CompactArgs),
     Vacuum(vacuum::VacuumArgs),
@@ -114,6 +116,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Findings(a) => findings::run(a, &cli),
         Command::Queries(a) => queries::run(a),
         Command::Query(a) => query::run(a, &cli),
+        Command::Report(a) => report::run(a, &cli),
         Command::Config(a) => config::run(a, &cli),
         Command::Compact(a) => compact::run(a, &cli),
         Command::Vacuum(a) => vacuum::run(a, &cli),

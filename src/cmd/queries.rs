@@ -38,6 +38,7 @@ pub fn run(args: &QueriesArgs) -> Result<Exit> {
     let kind = |k: Kind| match k {
         Kind::Sessions => "sessions",
         Kind::Rule => "rule",
+        Kind::Anomaly => "anomaly",
         Kind::Investigation => "investigation",
     };
     let qs = &catalog.queries;

@@ -102,6 +102,26 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../queries/rules/BG014_production_access.sql"),
     ),
     (
+        "anomalies/AN001_new_principal.sql",
+        include_str!("../../queries/anomalies/AN001_new_principal.sql"),
+    ),
+    (
+        "anomalies/AN002_new_account.sql",
+        include_str!("../../queries/anomalies/AN002_new_account.sql"),
+    ),
+    (
+        "anomalies/AN003_new_hour_of_week.sql",
+        include_str!("../../queries/anomalies/AN003_new_hour_of_week.sql"),
+    ),
+    (
+        "anomalies/AN004_long_or_busy_session.sql",
+        include_str!("../../queries/anomalies/AN004_long_or_busy_session.sql"),
+    ),
+    (
+        "anomalies/AN005_new_origin.sql",
+        include_str!("../../queries/anomalies/AN005_new_origin.sql"),
+    ),
+    (
         "investigate/access_key_activity.sql",
         include_str!("../../queries/investigate/access_key_activity.sql"),
     ),
@@ -279,6 +299,9 @@ pub enum Kind {
     Sessions,
     /// `rules/BG0xx_*.sql`: rows of `findings`.
     Rule,
+    /// `anomalies/AN0xx_*.sql`: rows shaped like `findings`, each against a baseline of the
+    /// sessions before the window's start (`$from`); `report` runs them.
+    Anomaly,
     /// Everything else.
     Investigation,
 }
@@ -402,6 +425,8 @@ impl Query {
             Kind::Sessions
         } else if path.starts_with("rules/") {
             Kind::Rule
+        } else if path.starts_with("anomalies/") {
+            Kind::Anomaly
         } else {
             Kind::Investigation
         };
@@ -630,6 +655,10 @@ impl Catalog {
 
     pub fn rules(&self) -> impl Iterator<Item = &Query> {
         self.queries.iter().filter(|q| q.kind == Kind::Rule)
+    }
+
+    pub fn anomalies(&self) -> impl Iterator<Item = &Query> {
+        self.queries.iter().filter(|q| q.kind == Kind::Anomaly)
     }
 }
 
@@ -1000,6 +1029,38 @@ impl Analysis {
         Ok(())
     }
 
+    /// Every anomaly query for the window `from`..`to`, against the sessions before `from`: rows
+    /// of the findings schema. The context must hold the history before `from` (open it without
+    /// a window start), or every baseline is empty and nothing is found.
+    pub async fn anomalies(
+        &mut self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<RecordBatch>> {
+        self.sessions().await?;
+        let schema = findings_schema();
+        let t = |v: chrono::DateTime<chrono::Utc>| v.to_rfc3339();
+        let given = vec![
+            ("from".to_string(), t(from)),
+            ("to".to_string(), to.map_or_else(|| "null".to_string(), t)),
+        ];
+        let mut out = Vec::new();
+        let queries: Vec<Query> = self.catalog.anomalies().cloned().collect();
+        for q in queries {
+            let params = self.bind(&q, &given)?;
+            let (_, batches) = run_query(&self.ctx, &q, &params).await?;
+            for b in batches {
+                out.push(conform(&b, &schema).with_context(|| {
+                    format!(
+                        "anomaly {} (queries/{}) must return rule_id, severity, session_id, eventid, eventtime, account, summary",
+                        q.name, q.path
+                    )
+                })?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Build what a query needs, then run it with `params`.
     pub async fn run(
         &mut self,
@@ -1013,7 +1074,7 @@ impl Analysis {
                 self.sessions().await?;
                 return run_statement(&self.ctx, "SELECT * FROM sessions", &bound).await;
             }
-            Kind::Rule => self.sessions().await?,
+            Kind::Rule | Kind::Anomaly => self.sessions().await?,
             Kind::Investigation => {}
         }
         for r in &q.requires {

@@ -14,6 +14,7 @@ mod ingest;
 mod integrity;
 mod realdata;
 mod repo;
+mod report;
 mod s3;
 mod s3util;
 mod sessions;
