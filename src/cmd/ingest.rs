@@ -167,7 +167,7 @@ pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {
         eprintln!("trailglass: could not read {key}: {why} (left for the next run)");
     }
     // The all-history answers of the new state, for the read verbs (SESSIONS.md).
-    crate::query::derived::after_ingest(&location, cli.config.as_deref());
+    crate::query::derived::after_commit(&location, cli.config.as_deref());
     Ok(if !summary.failed.is_empty() {
         Exit::Access
     } else if args.strict && summary.rejects() > 0 {

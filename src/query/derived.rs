@@ -205,9 +205,9 @@ pub async fn open(lake: &Lake, config: &Config, catalog: &Catalog) -> Result<Opt
     Ok(Some(a))
 }
 
-/// After an ingest: bring the derived answers up to the lake's new state. A failure is a
-/// warning, never a failed ingest: the verbs then evaluate from `events`.
-pub fn after_ingest(location: &LakeLocation, config: Option<&std::path::Path>) {
+/// After an ingest or a compaction: bring the derived answers up to the lake's new state. A
+/// failure is a warning, never a failed command: the verbs then evaluate from `events`.
+pub fn after_commit(location: &LakeLocation, config: Option<&std::path::Path>) {
     let run = || -> Result<Refreshed> {
         let config = Config::load(config)?;
         let catalog = Catalog::load()?;
@@ -220,7 +220,7 @@ pub fn after_ingest(location: &LakeLocation, config: Option<&std::path::Path>) {
     match run() {
         Ok(r) => tracing::info!(?r, "derived answers"),
         Err(e) => eprintln!(
-            "trailglass: warning: the derived answers were not updated ({e:#}); sessions and findings evaluate from events until the next ingest"
+            "trailglass: warning: the derived answers were not updated ({e:#}); sessions and findings evaluate from events until the next ingest or compact"
         ),
     }
 }
