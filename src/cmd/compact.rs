@@ -78,5 +78,7 @@ pub fn run(_args: &CompactArgs, cli: &Cli) -> Result<Exit> {
         )?;
     }
     out.flush()?;
+    // Compaction moves the events version; the stored answers follow (SESSIONS.md).
+    crate::query::derived::after_commit(&rw.lake.location, cli.config.as_deref());
     Ok(Exit::Ok)
 }

@@ -6,7 +6,7 @@ use anyhow::Result;
 use datafusion::prelude::{col, in_list, lit};
 
 use super::Cli;
-use super::sessions::{open_window, ts_lit, window_flags};
+use super::sessions::{open_answers, ts_lit, window_flags};
 use crate::error::{Error, Exit};
 use crate::query::catalog::{SEVERITIES, severity_rank};
 use crate::query::{self, Format};
@@ -82,7 +82,7 @@ pub fn run(args: &FindingsArgs, cli: &Cli) -> Result<Exit> {
         .map(|r| r.trim().to_ascii_uppercase())
         .filter(|r| !r.is_empty())
         .collect();
-    let (rt, mut a) = open_window(cli, args.as_of, &window)?;
+    let (rt, mut a) = open_answers(cli, args.as_of, &window)?;
     let known: Vec<String> = a.catalog.rules().map(|q| q.name.clone()).collect();
     if let Some(bad) = rules.iter().find(|r| !known.contains(r)) {
         return Err(Error::Usage(format!(

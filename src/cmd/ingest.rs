@@ -42,6 +42,12 @@ pub struct IngestArgs {
     /// Exit 2 when any object or record was rejected (`changed_object` and `timeout` included).
     #[arg(long)]
     pub strict: bool,
+    /// Skip re-evaluating the stored all-history sessions and findings after the commit. That
+    /// evaluation reads the whole lake, so frequent small runs into a large lake may leave it to
+    /// a later ingest or `compact`; meanwhile all-history verbs evaluate from `events` (never
+    /// from stale answers).
+    #[arg(long)]
+    pub no_refresh: bool,
     /// Largest decompressed object accepted, in MiB (gzip-bomb guard).
     #[arg(long, default_value_t = 1024)]
     pub max_object_size: u64,
@@ -187,6 +193,10 @@ pub fn execute(args: &IngestArgs, cli: &Cli) -> Result<(Summary, LakeLocation)> 
     // Errors are typed where they arise (error.rs): the exit code follows their kind.
     let summary = ingest::run(source.as_ref(), location.clone(), &opts)
         .with_context(|| format!("ingest into {}", location.display()))?;
+    // The all-history answers of the new state, for the read verbs (SESSIONS.md).
+    if !args.no_refresh {
+        crate::query::derived::after_commit(&location, cli.config.as_deref());
+    }
     Ok((summary, location))
 }
 

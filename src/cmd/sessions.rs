@@ -92,6 +92,26 @@ pub(crate) fn open_window(
     as_of: Option<i64>,
     window: &Window,
 ) -> Result<(tokio::runtime::Runtime, Analysis)> {
+    open_for(cli, as_of, window, false)
+}
+
+/// [`open_window`] for the listing verbs (`sessions`, `findings`): with no window and no
+/// `--as-of`, the stored all-history answers of the lake's current state when there are
+/// (`query::derived`), otherwise an evaluation from `events`.
+pub(crate) fn open_answers(
+    cli: &Cli,
+    as_of: Option<i64>,
+    window: &Window,
+) -> Result<(tokio::runtime::Runtime, Analysis)> {
+    open_for(cli, as_of, window, window.is_all() && as_of.is_none())
+}
+
+fn open_for(
+    cli: &Cli,
+    as_of: Option<i64>,
+    window: &Window,
+    derived: bool,
+) -> Result<(tokio::runtime::Runtime, Analysis)> {
     let config = Config::load(cli.config.as_deref())?;
     let catalog = Catalog::load()?;
     let rt = crate::lake::runtime().build()?;
@@ -99,6 +119,11 @@ pub(crate) fn open_window(
     let lake = rt
         .block_on(Lake::open(location))
         .map_err(|e| Error::Access(format!("{e:#}")))?;
+    if derived
+        && let Some(a) = rt.block_on(crate::query::derived::open(&lake, &config, &catalog))?
+    {
+        return Ok((rt, a));
+    }
     let analysis = rt.block_on(Analysis::open_window(
         &lake, as_of, &config, catalog, window,
     ))?;
@@ -114,7 +139,11 @@ pub fn run(args: &SessionsArgs, cli: &Cli) -> Result<Exit> {
     } else {
         window
     };
-    let (rt, mut a) = open_window(cli, args.as_of, &scan)?;
+    let (rt, mut a) = if args.id.is_some() {
+        open_window(cli, args.as_of, &scan)?
+    } else {
+        open_answers(cli, args.as_of, &scan)?
+    };
     let mut out = std::io::stdout().lock();
     if let Some(id) = &args.id {
         let (_, batches) =

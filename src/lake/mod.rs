@@ -20,6 +20,7 @@
 mod compact;
 mod lock;
 mod read;
+mod store;
 pub use read::ScanRange;
 mod vacuum;
 

@@ -955,6 +955,21 @@ impl Analysis {
         }
     }
 
+    /// Take stored `sessions` and `findings` as built (`derived::open`). Only those two tables
+    /// exist then, so this serves the all-history listing verbs, never a query that reads the
+    /// intermediate tables.
+    pub(crate) fn adopt_answers(
+        &mut self,
+        sessions: (arrow::datatypes::SchemaRef, Vec<RecordBatch>),
+        findings: (arrow::datatypes::SchemaRef, Vec<RecordBatch>),
+    ) -> Result<()> {
+        register_batches(&self.ctx, "sessions", sessions.0, sessions.1)?;
+        register_batches(&self.ctx, "findings", findings.0, findings.1)?;
+        self.built_sessions = true;
+        self.built_findings = true;
+        Ok(())
+    }
+
     /// Bind a query's parameters, plus the implicit configuration parameters.
     fn bind(&self, q: &Query, params: &[(String, String)]) -> Result<ParamValues> {
         let ParamValues::Map(mut map) = q.bind(params)? else {

@@ -4,6 +4,7 @@
 //! same tables and functions. Tables are read through delta-rs's provider, never as a folder listing.
 
 pub mod catalog;
+pub mod derived;
 mod format;
 pub mod scan;
 pub mod udf;

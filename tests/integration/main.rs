@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod compact;
 mod crash;
+mod derived;
 mod evidence;
 mod hardening;
 mod identity;

@@ -269,7 +269,7 @@ fn windowed_answers_equal_the_whole_lake_restricted() {
 }
 
 /// Strip ANSI colour codes from log output.
-fn plain(s: &[u8]) -> String {
+pub(super) fn plain(s: &[u8]) -> String {
     let s = String::from_utf8_lossy(s);
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
@@ -288,7 +288,7 @@ fn plain(s: &[u8]) -> String {
 }
 
 /// The scan figures `-v` prints for `verb`: (files, partitions read).
-fn figures(stderr: &[u8], verb: &str) -> (usize, BTreeSet<String>) {
+pub(super) fn figures(stderr: &[u8], verb: &str) -> (usize, BTreeSet<String>) {
     let text = plain(stderr);
     let line = text
         .lines()
