@@ -296,3 +296,30 @@ fn config_catalog_and_as_of_bypass_the_derived_answers() {
     assert!(!derived);
     assert_eq!(sessions, answer(&scratch, &c, "sessions", &[]).0);
 }
+
+/// `ingest --no-refresh` stores no answer: the verbs evaluate from `events` (the same rows), and
+/// the next ingest without it stores them again.
+#[test]
+fn no_refresh_leaves_the_verbs_evaluating_from_events() {
+    let w = Workdir::new();
+    let (gen_dir, c) = generate(&w, "1822");
+    let lake = w.lake();
+    let trail = gen_dir.join("trail");
+    let t = trail.to_str().expect("utf-8");
+    on(
+        &lake,
+        &["--config", &c, "ingest", t, "--no-refresh", "-q"],
+        &[],
+    );
+    assert!(
+        !lake.join("derived").exists(),
+        "--no-refresh stored answers"
+    );
+    let (evaluated, derived) = answer(&lake, &c, "sessions", &[]);
+    assert!(!derived);
+    assert!(!evaluated.is_empty());
+    ingest(&lake, &c, &trail);
+    let (stored, derived) = answer(&lake, &c, "sessions", &[]);
+    assert!(derived, "an ingest without --no-refresh stored no answer");
+    assert_eq!(stored, evaluated);
+}

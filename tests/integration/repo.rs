@@ -252,3 +252,27 @@ fn scanners_find_what_they_look_for() {
     assert_eq!(resolve(Path::new("docs"), "../../x"), None);
     assert_eq!(resolve(Path::new(""), "/etc/passwd"), None);
 }
+
+/// docs/DESIGN.md's source-tree map names every source file and no file that is gone, so that a
+/// reader can find the code for any verb or stage from it.
+#[test]
+fn the_design_map_lists_every_source_file() {
+    let design = std::fs::read_to_string(repo().join("docs/DESIGN.md")).unwrap();
+    let mapped: BTreeSet<&str> = design
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `src/"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let files = tracked();
+    let sources: BTreeSet<&str> = files
+        .iter()
+        .filter_map(|f| f.strip_prefix("src/"))
+        .filter(|f| f.ends_with(".rs"))
+        .collect();
+    let unmapped: Vec<_> = sources.difference(&mapped).collect();
+    let gone: Vec<_> = mapped.difference(&sources).collect();
+    assert!(
+        unmapped.is_empty() && gone.is_empty(),
+        "docs/DESIGN.md, Source tree: add {unmapped:?}, remove {gone:?}"
+    );
+}
