@@ -330,6 +330,82 @@ fn vacuum_removes_replaced_files_and_orphans_but_keeps_retained_versions() {
     );
 }
 
+/// Issue 17: vacuum is safe beside readers. Reader processes of the current version run while
+/// `vacuum --retain 0d` deletes compact's replaced files and an orphan; every read succeeds with
+/// the exact count, and the replaced files and the orphan are gone afterwards.
+#[test]
+fn vacuum_is_safe_beside_readers_of_the_current_version() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let w = Workdir::new();
+    w.ingest(&sample(), &["--batch-size", "1"]);
+    let want = w.count("SELECT count(*) FROM events");
+    w.run_code(&["compact"], 0);
+    let after_compact = parquet_files(&w);
+    // A file no version references, as a killed ingest leaves behind.
+    let events = w.lake().join("events");
+    let live = after_compact
+        .iter()
+        .find(|p| p.starts_with(&events))
+        .expect("an events file");
+    let orphan = live.with_file_name("part-orphan-of-a-killed-run.parquet");
+    std::fs::copy(live, &orphan).expect("orphan");
+
+    let done = AtomicBool::new(false);
+    let reads = std::thread::scope(|s| {
+        let readers: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut counts = Vec::new();
+                    // Bounded: read until vacuum has finished (at least once after), at most 40 times.
+                    for _ in 0..40 {
+                        let finished = done.load(Ordering::SeqCst);
+                        let out = w.run(&[
+                            "sql",
+                            "SELECT count(*) AS n FROM events",
+                            "--format",
+                            "ndjson",
+                        ]);
+                        assert_eq!(
+                            out.status.code(),
+                            Some(0),
+                            "a reader failed: {}",
+                            stderr(&out)
+                        );
+                        let row: Value =
+                            serde_json::from_slice(&out.stdout).expect("one ndjson row");
+                        counts.push(row["n"].as_i64().expect("a count"));
+                        if finished {
+                            break;
+                        }
+                    }
+                    counts
+                })
+            })
+            .collect();
+        let vac = w.run(&["vacuum", "--retain", "0d"]);
+        done.store(true, Ordering::SeqCst);
+        assert_eq!(vac.status.code(), Some(0), "vacuum: {}", stderr(&vac));
+        readers
+            .into_iter()
+            .flat_map(|r| r.join().expect("reader thread"))
+            .collect::<Vec<i64>>()
+    });
+    assert!(reads.len() >= 3, "every reader read");
+    assert!(
+        reads.iter().all(|&n| n == want),
+        "want {want} every time: {reads:?}"
+    );
+    assert!(!orphan.exists(), "vacuum removed the orphan");
+    let left = parquet_files(&w);
+    assert!(
+        left.len() < after_compact.len(),
+        "vacuum removed compact's replaced files: {} of {}",
+        left.len(),
+        after_compact.len()
+    );
+    assert_eq!(w.count("SELECT count(*) FROM events"), want, "after vacuum");
+}
+
 /// Vacuum takes the writer lock: beside a running ingest it is refused, exit 3.
 #[test]
 fn vacuum_waits_for_no_writer() {
