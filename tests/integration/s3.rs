@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
-use super::s3util::{Fault, Rule, S3Env, fake_signature};
+use super::s3util::{EXPIRING_KEY_PREFIX, Fault, Rule, S3Env, fake_signature};
 use super::util::{self, Workdir};
 
 /// Every run uses this secret key: it must never appear in any output.
@@ -877,6 +877,65 @@ fn r14_credentials_expiring_mid_run() {
     env.proxy.clear();
     let again = ingest(&env, &lake, &src, &[]);
     assert_eq!(again["objects_ingested"], expired.len(), "{again:#}");
+    assert_sample_oracle(&env, &w, &lake);
+}
+
+/// R14, the refresh half: credentials that expire mid-run and that the SDK refreshes. A
+/// `credential_process` profile hands out a new access key id on every call, valid for 4 s; the
+/// proxy answers `ExpiredToken` to any request signed with a key after its expiry. 4 s is inside
+/// the SDK identity cache's refresh buffer (10 s, less up to half of it as jitter), so the SDK
+/// fetches a fresh key before each expiry: the run completes to the oracle, signed by more than
+/// one key.
+#[test]
+fn r14_credentials_refreshed_mid_run() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = S3Env::start();
+    let w = Workdir::new();
+    let bucket = "refresh-bucket";
+    env.bucket(bucket);
+    env.upload_dir(bucket, &util::sample());
+    let script = w.path().join("creds.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexp=$(( $(date +%s) + 4 ))\n\
+             printf '{{\"Version\":1,\"AccessKeyId\":\"{prefix}%sN%s\",\"SecretAccessKey\":\"{SECRET}\",\
+             \"SessionToken\":\"token\",\"Expiration\":\"%s\"}}' \"$exp\" \"$$\" \
+             \"$(date -u -d @$exp +%Y-%m-%dT%H:%M:%SZ)\"\n",
+            prefix = EXPIRING_KEY_PREFIX
+        ),
+    )
+    .expect("script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let config = w.path().join("aws-config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile expiring]\nregion = us-east-1\ncredential_process = {}\n",
+            script.display()
+        ),
+    )
+    .expect("config");
+    let lake = w.path().join("lake");
+    let src = format!("s3://{bucket}");
+    let mut c = Command::new(util::bin());
+    c.arg("--lake")
+        .arg(&lake)
+        .args(["ingest", &src, "--json", "-q"])
+        .env_remove("RUST_LOG");
+    env.env(&mut c, SECRET);
+    c.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_PROFILE", "expiring");
+    let out = c.output().expect("run trailglass");
+    code(&out, 0, "refreshed credentials");
+    let keys = env.proxy.key_ids();
+    assert!(
+        keys.iter().all(|k| k.starts_with(EXPIRING_KEY_PREFIX)),
+        "only the profile's keys signed: {keys:?}"
+    );
+    assert!(keys.len() >= 2, "the SDK refreshed: {keys:?}");
     assert_sample_oracle(&env, &w, &lake);
 }
 

@@ -175,6 +175,44 @@ struct ProxyState {
     rules: Vec<Rule>,
     log: Vec<String>,
     faults_served: usize,
+    /// Access key ids seen in `Authorization` headers, in first-seen order.
+    key_ids: Vec<String>,
+}
+
+/// Prefix of the access key ids that carry their own expiry: `ASIAEXP<unix seconds>N<n>`.
+/// A request signed with one after that second is answered `ExpiredToken`, as STS-issued keys are.
+pub const EXPIRING_KEY_PREFIX: &str = "ASIAEXP";
+
+/// `ExpiredToken` if `auth` is signed with an expiring key id whose second has passed.
+fn expired_key(auth: &str) -> Option<Fault> {
+    let id = auth.split("Credential=").nth(1)?.split('/').next()?;
+    let secs: u64 = id
+        .strip_prefix(EXPIRING_KEY_PREFIX)?
+        .split('N')
+        .next()?
+        .parse()
+        .ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    (now > secs).then(|| {
+        Fault::Error(
+            400,
+            "ExpiredToken",
+            "The provided token has expired.".into(),
+        )
+    })
+}
+
+fn key_id(auth: &str) -> Option<String> {
+    Some(
+        auth.split("Credential=")
+            .nth(1)?
+            .split('/')
+            .next()?
+            .to_string(),
+    )
 }
 
 /// A loopback HTTP/1.1 proxy in front of moto that injects faults. Each connection carries one
@@ -214,12 +252,18 @@ impl Proxy {
         let mut s = self.state.lock().expect("proxy state");
         s.rules.clear();
         s.log.clear();
+        s.key_ids.clear();
         s.faults_served = 0;
     }
 
     /// Requests seen, as "METHOD path?query".
     pub fn log(&self) -> Vec<String> {
         self.state.lock().expect("proxy state").log.clone()
+    }
+
+    /// Distinct access key ids that signed requests, in first-seen order.
+    pub fn key_ids(&self) -> Vec<String> {
+        self.state.lock().expect("proxy state").key_ids.clone()
     }
 
     pub fn faults_served(&self) -> usize {
@@ -312,6 +356,13 @@ fn relay(mut client: TcpStream, upstream: u16, st: &Mutex<ProxyState>) -> std::i
             r.times -= 1;
             r.fault.clone()
         });
+        let auth = head.get("authorization").unwrap_or_default().to_string();
+        if let Some(id) = key_id(&auth)
+            && !s.key_ids.contains(&id)
+        {
+            s.key_ids.push(id);
+        }
+        let fault = fault.or_else(|| expired_key(&auth));
         if fault.is_some() {
             s.faults_served += 1;
         }
