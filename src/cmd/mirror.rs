@@ -178,33 +178,36 @@ mod tests {
     }
 }
 
-/// R21: for seeded random keys (traversal, absolute, empty and odd segments, Unicode, NUL), a
-/// key is refused or lands inside the copy's top folder, never above it.
+/// R21: for random keys (traversal, absolute, empty and odd segments, Unicode, NUL; proptest,
+/// fixed seed), a key is refused or lands inside the copy's top folder, never above it.
 #[cfg(test)]
 mod props {
     use super::*;
-    use crate::r#gen::rng::Rng;
+    use proptest::prelude::*;
 
-    #[test]
-    fn r21_no_key_leaves_the_copy() {
-        let top = Path::new("/copy/bucket");
-        let parts = [
-            "AWSLogs", "..", ".", "", "a", "é", "x\0y", "..\\x", "%2e%2e", "CON", "/", "//", "~",
-            "a..b", "…",
-        ];
-        let mut rng = Rng::new(1621);
-        for _ in 0..20_000 {
-            let n = 1 + rng.idx(6);
-            let key: Vec<&str> = (0..n).map(|_| *rng.pick(&parts)).collect();
-            let key = key.join("/");
+    const PARTS: &[&str] = &[
+        "AWSLogs", "..", ".", "", "a", "é", "x\0y", "..\\x", "%2e%2e", "CON", "/", "//", "~",
+        "a..b", "…",
+    ];
+
+    proptest! {
+        #![proptest_config(crate::r#gen::rng::proptest_config(1621, 20_000))]
+
+        #[test]
+        fn r21_no_key_leaves_the_copy(
+            parts in prop::collection::vec(prop::sample::select(PARTS), 1..=6),
+        ) {
+            let top = Path::new("/copy/bucket");
+            let key = parts.join("/");
             if let Some(p) = local_path(top, &key) {
-                assert!(p.starts_with(top), "{key:?} -> {}", p.display());
-                assert!(
+                prop_assert!(p.starts_with(top), "{:?} -> {}", key, p.display());
+                prop_assert!(
                     p.components().all(|c| !matches!(c, Component::ParentDir)),
-                    "{key:?} -> {}",
+                    "{:?} -> {}",
+                    key,
                     p.display()
                 );
-                assert_ne!(p, top, "{key:?} names the top folder itself");
+                prop_assert_ne!(p.as_path(), top, "{:?} names the top folder itself", key);
             }
         }
     }

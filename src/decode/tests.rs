@@ -174,40 +174,68 @@ fn an_object_past_its_time_budget_is_rejected_whole() {
     assert_eq!(d.decode("fast", text.as_bytes()).rows, 2);
 }
 
-/// R21: the decoder over seeded random damage to good objects (byte changes, cuts, insertions,
-/// gzip-wrapped or not). It never panics; a record is kept whole or rejected whole: every row's
-/// `_raw` is text of the decompressed object, byte for byte, and rows plus record rejects never
-/// exceed the records the container holds, or the object gives one object-level reject.
-#[test]
-fn r21_damaged_objects_never_panic_and_records_are_whole_or_rejected() {
-    use crate::r#gen::rng::Rng;
-    use std::io::Write;
-    let mut rng = Rng::new(2117);
-    let good = format!("{{\"Records\":[{REC},{REC},{REC}]}}");
-    for case in 0..3_000 {
-        let mut bytes = good.clone().into_bytes();
-        for _ in 0..=rng.below(3) {
-            let at = rng.idx(bytes.len());
-            match rng.below(4) {
-                0 => bytes[at] = rng.below(256) as u8,
-                1 => bytes.truncate(at),
-                2 => bytes.insert(at, *rng.pick(b"{}[],:\"\\0a\n\xff")),
-                _ => {
-                    bytes.remove(at);
-                }
-            }
+/// One damage to an object: a byte change, a cut, an insertion or a removal at an index.
+#[derive(Debug, Clone)]
+enum Damage {
+    Set(proptest::sample::Index, u8),
+    Cut(proptest::sample::Index),
+    Insert(proptest::sample::Index, u8),
+    Remove(proptest::sample::Index),
+}
+
+fn damage() -> impl proptest::strategy::Strategy<Value = Damage> {
+    use proptest::prelude::*;
+    use proptest::sample::Index;
+    prop_oneof![
+        (any::<Index>(), any::<u8>()).prop_map(|(i, b)| Damage::Set(i, b)),
+        any::<Index>().prop_map(Damage::Cut),
+        (
+            any::<Index>(),
+            proptest::sample::select(b"{}[],:\"\\0a\n\xff".to_vec())
+        )
+            .prop_map(|(i, b)| Damage::Insert(i, b)),
+        any::<Index>().prop_map(Damage::Remove),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(crate::r#gen::rng::proptest_config(2117, 3_000))]
+
+    /// R21: the decoder over random damage to good objects (byte changes, cuts, insertions,
+    /// gzip-wrapped or not; proptest, fixed seed). It never panics; a record is kept whole or
+    /// rejected whole: every row's `_raw` is text of the decompressed object, byte for byte, and
+    /// rows plus record rejects never exceed the records the container holds, or the object gives
+    /// one object-level reject.
+    #[test]
+    fn r21_damaged_objects_never_panic_and_records_are_whole_or_rejected(
+        damages in proptest::collection::vec(damage(), 1..=3),
+        gz in proptest::bool::weighted(0.3),
+        flip in proptest::option::weighted(0.5, (proptest::prelude::any::<proptest::sample::Index>(), 0u8..8)),
+    ) {
+        use std::io::Write;
+        let good = format!("{{\"Records\":[{REC},{REC},{REC}]}}");
+        let mut bytes = good.into_bytes();
+        for dmg in &damages {
             if bytes.is_empty() {
                 break;
             }
+            let n = bytes.len();
+            match dmg {
+                Damage::Set(i, b) => bytes[i.index(n)] = *b,
+                Damage::Cut(i) => bytes.truncate(i.index(n)),
+                Damage::Insert(i, b) => bytes.insert(i.index(n), *b),
+                Damage::Remove(i) => {
+                    bytes.remove(i.index(n));
+                }
+            }
         }
-        let gz = rng.chance(0.3);
         let input = if gz {
             let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             e.write_all(&bytes).expect("compress");
             let mut z = e.finish().expect("compress");
-            if rng.chance(0.5) && !z.is_empty() {
-                let at = rng.idx(z.len());
-                z[at] ^= 1 << rng.below(8);
+            if let Some((i, bit)) = flip {
+                let at = i.index(z.len());
+                z[at] ^= 1 << bit;
             }
             z
         } else {
@@ -219,21 +247,14 @@ fn r21_damaged_objects_never_panic_and_records_are_whole_or_rejected() {
             .unwrap_or_default();
         let object_rejects = d.rejects.iter().filter(|r| r.record.is_none()).count();
         if object_rejects > 0 {
-            assert_eq!(d.rows(), 0, "case {case}: a bad container gives no rows");
-            assert_eq!(d.rejects.len(), 1, "case {case}: one reject for the object");
-            continue;
+            proptest::prop_assert_eq!(d.rows(), 0, "a bad container gives no rows");
+            proptest::prop_assert_eq!(d.rejects.len(), 1, "one reject for the object");
+            return Ok(());
         }
-        assert!(
-            d.rows() + d.rejects.len() <= 3,
-            "case {case}: {:?}",
-            d.rejects
-        );
+        proptest::prop_assert!(d.rows() + d.rejects.len() <= 3, "{:?}", d.rejects);
         for i in 0..d.rows() {
             let raw = raw_of(&d, i);
-            assert!(
-                text.contains(&raw),
-                "case {case}: row {i} is not whole: {raw}"
-            );
+            proptest::prop_assert!(text.contains(&raw), "row {} is not whole: {}", i, raw);
         }
     }
 }

@@ -101,38 +101,42 @@ mod tests {
     }
 }
 
-/// R21: property tests over seeded random inputs (the project's own generator: no test-only
-/// dependency that would change the features of the shared crates).
+/// R21: property tests (proptest, with a fixed seed so every run tries the same inputs).
 #[cfg(test)]
 mod props {
     use super::*;
-    use crate::r#gen::rng::Rng;
+    use proptest::prelude::*;
+    use proptest::sample::Index;
 
-    /// Every valid civil time, in the CloudTrail form and the basic ISO form, parses to chrono's
-    /// answer and formats back; every form with a field out of range is None, never a panic.
-    #[test]
-    fn r21_times_parse_to_chronos_answer_and_never_panic() {
-        let mut rng = Rng::new(21);
-        for _ in 0..20_000 {
-            let (y, mo, d) = (rng.range(1970, 2200), rng.range(0, 13), rng.range(0, 32));
-            let (h, mi, s) = (rng.range(0, 24), rng.range(0, 60), rng.range(0, 60));
+    proptest! {
+        #![proptest_config(crate::r#gen::rng::proptest_config(21, 20_000))]
+
+        /// Every valid civil time, in the CloudTrail form and the basic ISO form, parses to
+        /// chrono's answer and formats back; every form with a field out of range is None, never a
+        /// panic.
+        #[test]
+        fn r21_times_parse_to_chronos_answer_and_never_panic(
+            (y, mo, d) in (1970i64..=2200, 0i64..=13, 0i64..=32),
+            (h, mi, s) in (0i64..=24, 0i64..=60, 0i64..=60),
+            (at, byte, cut) in (any::<Index>(), 0u8..128, any::<Index>()),
+        ) {
             let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z");
             let basic = format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z");
             let want = NaiveDate::from_ymd_opt(y as i32, mo as u32, d as u32)
                 .and_then(|t| t.and_hms_opt(h as u32, mi as u32, s as u32))
                 .map(|t| t.and_utc().timestamp_micros());
-            assert_eq!(parse_time(&text), want, "{text}");
-            assert_eq!(parse_time(&basic), want, "{basic}");
+            prop_assert_eq!(parse_time(&text), want, "{}", text);
+            prop_assert_eq!(parse_time(&basic), want, "{}", basic);
             if let Some(m) = want {
                 let round = format_micros_rfc3339(m);
-                assert_eq!(parse_time(&round), Some(m), "{round}");
-                assert_eq!(date_of(m), text[..10]);
+                prop_assert_eq!(parse_time(&round), Some(m), "{}", round);
+                prop_assert_eq!(date_of(m), &text[..10]);
             }
             // Any cut or byte change of a time is a time or None, never a panic.
             let mut b = text.clone().into_bytes();
-            let at = rng.idx(b.len());
-            b[at] = rng.below(128) as u8;
-            let cut = rng.idx(b.len() + 1);
+            let at = at.index(b.len());
+            b[at] = byte;
+            let cut = cut.index(b.len() + 1);
             let _ = parse_time(&String::from_utf8_lossy(&b[..cut]));
         }
     }
