@@ -340,11 +340,20 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                 }
                 held.set(batch.text_bytes);
                 let _release = Release(held);
-                w.batches.push(
-                    rt.block_on(commit(lake, batch, pool, || held.set(0)))
-                        .map_err(Error::of_lake)?,
+                let span = tracing::info_span!(
+                    "batch",
+                    objects = batch.o_count,
+                    rejects = batch.r_count,
+                    text_bytes = batch.text_bytes
                 );
-                tracing::info!(batch = w.batches.last(), "committed");
+                let n = rt
+                    .block_on(tracing::Instrument::instrument(
+                        commit(lake, batch, pool, || held.set(0)),
+                        span.clone(),
+                    ))
+                    .map_err(Error::of_lake)?;
+                span.in_scope(|| tracing::info!(batch = n, "committed"));
+                w.batches.push(n);
             }
         });
         let known = &known;

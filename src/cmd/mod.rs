@@ -45,7 +45,8 @@ pub struct Cli {
     /// Break-glass configuration (default: ./trailglass.toml if present, else built-in defaults).
     #[arg(long, global = true, env = "TRAILGLASS_CONFIG")]
     pub config: Option<PathBuf>,
-    /// More log output (-v info, -vv debug).
+    /// More log output: -v trailglass's progress and scan figures, -vv its debug detail, -vvv the
+    /// libraries' INFO lines too (`RUST_LOG` overrides all of these).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Only errors on stderr.

@@ -25,6 +25,7 @@ pub use read::ScanRange;
 mod vacuum;
 
 use std::collections::HashMap;
+use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -815,11 +816,16 @@ impl Lake {
             predicate: None,
         };
         let actions = adds.into_iter().map(Action::Add).collect();
-        let finalized = CommitBuilder::from(props)
-            .with_actions(actions)
-            .build(Some(table.snapshot()?), table.log_store(), op)
-            .await
-            .with_context(|| format!("committing to the {} table", t.name()))?;
+        let span = tracing::debug_span!("commit", table = t.name(), batch);
+        let finalized = tracing::Instrument::instrument(
+            CommitBuilder::from(props)
+                .with_actions(actions)
+                .build(Some(table.snapshot()?), table.log_store(), op)
+                .into_future(),
+            span,
+        )
+        .await
+        .with_context(|| format!("committing to the {} table", t.name()))?;
         let version = finalized.version() as i64;
         // The commit's post-commit step has already brought a copy of the snapshot up to this
         // version; loading it again (`update_state`) replayed the log a second time, and that

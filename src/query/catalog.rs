@@ -782,7 +782,11 @@ pub async fn run_query(
             let started = std::time::Instant::now();
             // A task of its own, so steps that run at the same time plan and execute on every
             // worker thread, not interleaved on one.
-            let task = tokio::spawn(async move { run_statement(&ctx, &sql, &params).await });
+            let span = tracing::info_span!("catalog step", query = %q.name, step = %step);
+            let task = tokio::spawn(tracing::Instrument::instrument(
+                async move { run_statement(&ctx, &sql, &params).await },
+                span,
+            ));
             let out = task
                 .await
                 .map_err(|e| anyhow!("a catalog step stopped: {e}"))?

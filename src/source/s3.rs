@@ -515,10 +515,12 @@ impl S3Source {
 
     /// Read one object within the object budget: a stalled body or endless retries end there.
     async fn fetch(&self, o: &ObjectRef) -> Result<Fetched> {
+        let span = tracing::debug_span!("fetch", key = %o.key, size = o.size);
         let Some(budget) = self.object_timeout else {
-            return self.fetch_retrying(o).await;
+            return tracing::Instrument::instrument(self.fetch_retrying(o), span).await;
         };
-        match tokio::time::timeout(budget, self.fetch_retrying(o)).await {
+        let read = tracing::Instrument::instrument(self.fetch_retrying(o), span);
+        match tokio::time::timeout(budget, read).await {
             Ok(r) => r,
             Err(_) => Err(super::TimedOut {
                 key: o.key.clone(),

@@ -237,3 +237,37 @@ fn demo_uses_a_temporary_lake_unless_lake_is_given_explicitly() {
     assert!(!env_lake.exists());
     assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 1);
 }
+
+/// `-v` is for operators: trailglass's own units of work (each committed batch with its span's
+/// fields, the catalog's scan figures), not the libraries' INFO lines, which delta-rs writes per
+/// snapshot at kilobytes a line. Those come with `-vvv`. Nothing is coloured when stderr is a file.
+#[test]
+fn verbose_shows_trailglass_events_and_keeps_the_libraries_quiet() {
+    let w = Workdir::new();
+    let sample = sample();
+    let source = sample.to_str().expect("UTF-8 path");
+    let out = w.run_code(&["-v", "ingest", source], 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.contains("batch{objects=") && l.contains("committed batch=1")),
+        "{err}"
+    );
+    assert!(
+        !err.contains("snapshot"),
+        "a library's INFO line at -v:\n{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "escape codes in a file:\n{err}");
+    assert!(err.lines().all(|l| l.len() < 400), "{err}");
+
+    let out = w.run_code(&["-v", "sessions", "--format", "ndjson"], 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("read from the lake"), "{err}");
+
+    let out = w.run_code(&["-vvv", "sql", "SELECT count(*) FROM events"], 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("snapshot"),
+        "-vvv shows the libraries' lines:\n{err}"
+    );
+}

@@ -418,7 +418,7 @@ fn s3_access_errors_stop_before_any_write() {
     ));
     refused(
         "denied-list",
-        &["ingest", &src, "-vv"],
+        &["ingest", &src, "-vvvv"],
         &[bucket, "s3:ListBucket"],
     );
     env.proxy.clear();
