@@ -6,10 +6,12 @@
 SELECT t.eventtime, t.step, t.eventsource, t.eventname, t.awsregion, t.sourceipaddress,
        t.errorcode, t.flags, t.eventid
 FROM (
+  -- tg_sts keeps one row per issued key (the caller's copy of a cross-account call); the
+  -- session's entry is the copy in the credential's own account, `entry_eventid`.
   SELECT e.eventtime, 'entry' AS step, 'sts.amazonaws.com' AS eventsource, e.eventname,
          CAST(NULL AS VARCHAR) AS awsregion, e.sourceipaddress, e.errorcode,
-         '' AS flags, e.eventid
-  FROM tg_sts e JOIN sessions s ON s.entry_event_id = e.eventid
+         '' AS flags, e.entry_eventid AS eventid
+  FROM tg_sts e JOIN sessions s ON s.entry_event_id = e.entry_eventid
   WHERE s.session_id = $session_id
   UNION ALL
   SELECT g.eventtime, 'entry', 'signin.amazonaws.com', g.eventname, CAST(NULL AS VARCHAR),
