@@ -10,8 +10,8 @@ use crate::error::Exit;
 use crate::query::catalog::Analysis;
 use crate::query::{self, Format};
 
-/// Run read-only SQL over the lake's tables (events, objects, rejects, digests, identity_events),
-/// the configuration tables (bg_roles, bg_users, bg_policy, approvals) and the derived
+/// Run read-only SQL over the lake's tables (events, objects, rejects, digests, identity_events,
+/// integrity), the configuration tables (bg_roles, bg_users, bg_policy, approvals) and the derived
 /// `sessions`, `session_events` and `findings`, which are built only when a statement reads them.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
@@ -84,7 +84,7 @@ fn shell(rt: &tokio::runtime::Runtime, a: &mut Analysis, format: Format) -> Resu
         let _ = rl.load_history(h);
     }
     eprintln!(
-        "trailglass SQL shell (read-only). Tables: events, objects, rejects, digests, identity_events, bg_roles, bg_users, bg_policy, approvals, sessions, session_events, findings. End statements with ';', \\q quits."
+        "trailglass SQL shell (read-only). Tables: events, objects, rejects, digests, identity_events, integrity, bg_roles, bg_users, bg_policy, approvals, sessions, session_events, findings. End statements with ';', \\q quits."
     );
     let mut buf = String::new();
     loop {
