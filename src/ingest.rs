@@ -16,7 +16,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use arrow::array::{
-    ArrayRef, AsArray, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, AsArray, Int64Array, Int64Builder, ListBuilder, StringBuilder,
+    TimestampMicrosecondArray, TimestampMicrosecondBuilder,
 };
 use arrow::record_batch::RecordBatch;
 use datafusion::prelude::SessionContext;
@@ -602,11 +603,11 @@ impl Held {
 }
 
 fn with_batch_column(b: RecordBatch, n: i64) -> Result<RecordBatch> {
+    let schema = b.schema();
+    let i = schema.index_of("batch")?;
     let mut cols = b.columns().to_vec();
-    if let Some(last) = cols.last_mut() {
-        *last = Arc::new(arrow::array::Int64Array::from(vec![n; b.num_rows()]));
-    }
-    Ok(RecordBatch::try_new(b.schema(), cols)?)
+    cols[i] = Arc::new(Int64Array::from(vec![n; b.num_rows()]));
+    Ok(RecordBatch::try_new(schema, cols)?)
 }
 
 /// Progress on stderr: a bar on a terminal, a plain line every ten seconds otherwise.
@@ -815,20 +816,23 @@ fn digest_rows(
     if b.rows == 0 {
         return Vec::new();
     }
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(b.bucket.finish()),
-        Arc::new(b.key.finish()),
-        Arc::new(b.etag.finish()),
-        Arc::new(b.account.finish()),
-        Arc::new(b.region.finish()),
-        Arc::new(b.end.finish().with_timezone("UTC")),
-        Arc::new(b.body.finish()),
-        Arc::new(b.signature.finish()),
-        Arc::new(b.algorithm.finish()),
-        Arc::new(b.files.finish()),
-        Arc::new(arrow::array::Int64Array::from(vec![0; b.rows])),
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("bucket", Arc::new(b.bucket.finish())),
+        ("key", Arc::new(b.key.finish())),
+        ("etag", Arc::new(b.etag.finish())),
+        ("account", Arc::new(b.account.finish())),
+        ("region", Arc::new(b.region.finish())),
+        (
+            "digest_end_time",
+            Arc::new(b.end.finish().with_timezone("UTC")),
+        ),
+        ("body", Arc::new(b.body.finish())),
+        ("signature", Arc::new(b.signature.finish())),
+        ("signature_algorithm", Arc::new(b.algorithm.finish())),
+        ("log_files", Arc::new(b.files.finish())),
+        ("batch", Arc::new(Int64Array::from(vec![0; b.rows]))),
     ];
-    match RecordBatch::try_new(schema::digests(), cols) {
+    match schema::batch_by_name(schema::digests(), cols) {
         Ok(b) => vec![b],
         Err(e) => {
             failed.push(("digests".into(), e.to_string()));
@@ -954,23 +958,26 @@ impl PendingBatch {
     fn finish(mut self, batch: i64) -> Result<Batch> {
         let now = chrono::Utc::now().timestamp_micros();
         let n = self.o_count;
-        let objects = RecordBatch::try_new(
+        let objects = schema::batch_by_name(
             schema::objects(),
             vec![
-                Arc::new(self.o_bucket.finish()),
-                Arc::new(self.o_key.finish()),
-                Arc::new(self.o_etag.finish()),
-                Arc::new(self.o_size.finish()),
-                Arc::new(self.o_modified.finish().with_timezone("UTC")),
-                Arc::new(self.o_sha.finish()),
-                Arc::new(self.o_records.finish()),
-                Arc::new(self.o_rejects.finish()),
-                Arc::new(arrow::array::Int64Array::from(vec![batch; n])),
-                Arc::new(
-                    arrow::array::TimestampMicrosecondArray::from(vec![now; n])
-                        .with_timezone("UTC"),
+                ("bucket", Arc::new(self.o_bucket.finish())),
+                ("key", Arc::new(self.o_key.finish())),
+                ("etag", Arc::new(self.o_etag.finish())),
+                ("size", Arc::new(self.o_size.finish())),
+                (
+                    "last_modified",
+                    Arc::new(self.o_modified.finish().with_timezone("UTC")),
                 ),
-                Arc::new(self.o_text_sha.finish()),
+                ("sha256", Arc::new(self.o_sha.finish())),
+                ("records", Arc::new(self.o_records.finish())),
+                ("rejects", Arc::new(self.o_rejects.finish())),
+                ("batch", Arc::new(Int64Array::from(vec![batch; n]))),
+                (
+                    "ingested_at",
+                    Arc::new(TimestampMicrosecondArray::from(vec![now; n]).with_timezone("UTC")),
+                ),
+                ("text_sha256", Arc::new(self.o_text_sha.finish())),
             ],
         )?;
         let r = self.r_count;
@@ -978,18 +985,18 @@ impl PendingBatch {
         for _ in 0..r {
             r_bucket.append_option(self.bucket.as_deref());
         }
-        let rejects = RecordBatch::try_new(
+        let rejects = schema::batch_by_name(
             schema::rejects(),
             vec![
-                Arc::new(r_bucket.finish()),
-                Arc::new(self.r_key.finish()),
-                Arc::new(self.r_etag.finish()),
-                Arc::new(self.r_record.finish()),
-                Arc::new(self.r_offset.finish()),
-                Arc::new(self.r_reason.finish()),
-                Arc::new(self.r_detail.finish()),
-                Arc::new(self.r_raw.finish()),
-                Arc::new(arrow::array::Int64Array::from(vec![batch; r])),
+                ("bucket", Arc::new(r_bucket.finish())),
+                ("key", Arc::new(self.r_key.finish())),
+                ("etag", Arc::new(self.r_etag.finish())),
+                ("record", Arc::new(self.r_record.finish())),
+                ("offset", Arc::new(self.r_offset.finish())),
+                ("reason", Arc::new(self.r_reason.finish())),
+                ("detail", Arc::new(self.r_detail.finish())),
+                ("raw", Arc::new(self.r_raw.finish())),
+                ("batch", Arc::new(Int64Array::from(vec![batch; r]))),
             ],
         )?;
         Ok(Batch {

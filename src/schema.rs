@@ -6,7 +6,42 @@
 
 use std::sync::{Arc, LazyLock};
 
+use arrow::array::ArrayRef;
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+
+/// `named`'s arrays in the order of `fields`, each found by its name. Builders name what they
+/// built, so two columns of one type cannot trade places unnoticed (by position they could: every
+/// text column is a Utf8). A missing, unknown or repeated name is an error.
+pub fn by_name(
+    fields: &Fields,
+    mut named: Vec<(&str, ArrayRef)>,
+) -> Result<Vec<ArrayRef>, ArrowError> {
+    let mut out = Vec::with_capacity(fields.len());
+    for f in fields {
+        let i = named
+            .iter()
+            .position(|(n, _)| *n == f.name())
+            .ok_or_else(|| ArrowError::SchemaError(format!("no column {} was built", f.name())))?;
+        out.push(named.swap_remove(i).1);
+    }
+    if let Some((extra, _)) = named.first() {
+        return Err(ArrowError::SchemaError(format!(
+            "column {extra} is not in the schema"
+        )));
+    }
+    Ok(out)
+}
+
+/// A batch of `schema` from named columns ([`by_name`]); types are checked as usual.
+pub fn batch_by_name(
+    schema: SchemaRef,
+    named: Vec<(&str, ArrayRef)>,
+) -> Result<RecordBatch, ArrowError> {
+    let columns = by_name(schema.fields(), named)?;
+    RecordBatch::try_new(schema, columns)
+}
 
 /// `Timestamp(Microsecond, "UTC")`, the Delta `timestamp` type.
 pub fn ts_type() -> DataType {
@@ -235,4 +270,48 @@ pub fn integrity() -> SchemaRef {
         s("fingerprint"),
         s("digest"),
     ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+
+    #[test]
+    fn columns_are_placed_by_name_and_every_name_is_checked() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Utf8, false),
+            Field::new("b", DataType::Utf8, false),
+            Field::new("n", DataType::Int64, false),
+        ]));
+        let text = |v: &str| -> ArrayRef { Arc::new(StringArray::from(vec![v])) };
+        let int: ArrayRef = Arc::new(Int64Array::from(vec![1]));
+        // Given in another order, each lands in its own column.
+        let b = batch_by_name(
+            schema.clone(),
+            vec![("n", int.clone()), ("b", text("B")), ("a", text("A"))],
+        )
+        .expect("a batch");
+        assert_eq!(b.column(0).as_ref(), text("A").as_ref());
+        assert_eq!(b.column(1).as_ref(), text("B").as_ref());
+        let missing = batch_by_name(schema.clone(), vec![("a", text("A")), ("n", int.clone())]);
+        assert!(missing.unwrap_err().to_string().contains("no column b"));
+        let unknown = batch_by_name(
+            schema.clone(),
+            vec![
+                ("a", text("A")),
+                ("b", text("B")),
+                ("n", int.clone()),
+                ("c", text("C")),
+            ],
+        );
+        assert!(
+            unknown
+                .unwrap_err()
+                .to_string()
+                .contains("column c is not in the schema")
+        );
+        let twice = batch_by_name(schema, vec![("a", text("A")), ("a", text("B")), ("n", int)]);
+        assert!(twice.is_err());
+    }
 }

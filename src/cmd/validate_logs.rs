@@ -236,25 +236,34 @@ async fn record(location: LakeLocation, r: &integrity::Report) -> Result<i64> {
     let text = |f: &dyn Fn(&integrity::Row) -> Option<&str>| -> arrow::array::ArrayRef {
         std::sync::Arc::new(rows.iter().map(|r| f(r)).collect::<StringArray>())
     };
-    let batch = arrow::record_batch::RecordBatch::try_new(
+    let batch = crate::schema::batch_by_name(
         crate::schema::integrity(),
         vec![
-            std::sync::Arc::new(arrow::array::Int64Array::from(vec![n; rows.len()])),
-            std::sync::Arc::new(
-                TimestampMicrosecondArray::from(vec![now; rows.len()]).with_timezone("UTC"),
+            (
+                "batch",
+                std::sync::Arc::new(arrow::array::Int64Array::from(vec![n; rows.len()])),
             ),
-            text(&|r| Some(r.kind)),
-            text(&|r| Some(&r.key)),
-            text(&|r| r.account.as_deref()),
-            text(&|r| r.region.as_deref()),
-            text(&|r| Some(r.status)),
-            text(&|r| {
-                Some(&r.detail)
-                    .filter(|d| !d.is_empty())
-                    .map(String::as_str)
-            }),
-            text(&|r| r.fingerprint.as_deref()),
-            text(&|r| r.digest.as_deref()),
+            (
+                "validated_at",
+                std::sync::Arc::new(
+                    TimestampMicrosecondArray::from(vec![now; rows.len()]).with_timezone("UTC"),
+                ),
+            ),
+            ("kind", text(&|r| Some(r.kind))),
+            ("key", text(&|r| Some(&r.key))),
+            ("account", text(&|r| r.account.as_deref())),
+            ("region", text(&|r| r.region.as_deref())),
+            ("status", text(&|r| Some(r.status))),
+            (
+                "detail",
+                text(&|r| {
+                    Some(&r.detail)
+                        .filter(|d| !d.is_empty())
+                        .map(String::as_str)
+                }),
+            ),
+            ("fingerprint", text(&|r| r.fingerprint.as_deref())),
+            ("digest", text(&|r| r.digest.as_deref())),
         ],
     )?;
     let committed = lake.append(Table::Integrity, &[batch]).await?;

@@ -25,15 +25,95 @@ fn j(b: &mut StringBuilder, v: &Option<&RawValue>) {
     b.append_option(v.map(|x| x.get()));
 }
 
-/// A struct column: validity plus string children (in schema order) and optional nested parts.
+/// The position of `name` in `names`, at compile time (through [`ix!`]): builders are indexed
+/// by column name, so a row's value goes to the column of that name whatever the order.
+const fn at(names: &[&str], name: &str) -> usize {
+    let mut i = 0;
+    while i < names.len() {
+        let (a, b) = (names[i].as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut k = 0;
+            while k < a.len() && a[k] == b[k] {
+                k += 1;
+            }
+            if k == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("no such column")
+}
+
+/// `ix!(NAMES, "arn")`: the builder index of column `arn`, a constant.
+macro_rules! ix {
+    ($names:expr, $name:literal) => {
+        const { at(&$names, $name) }
+    };
+}
+
+// The string children of each struct column, by name; `finish` places them in schema order.
+const TOP: [&str; 25] = [
+    "eventversion",
+    "eventsource",
+    "eventname",
+    "awsregion",
+    "sourceipaddress",
+    "useragent",
+    "errorcode",
+    "errormessage",
+    "requestparameters",
+    "responseelements",
+    "additionaleventdata",
+    "requestid",
+    "eventid",
+    "eventtype",
+    "apiversion",
+    "recipientaccountid",
+    "serviceeventdetails",
+    "sharedeventid",
+    "vpcendpointid",
+    "vpcendpointaccountid",
+    "eventcategory",
+    "sessioncredentialfromconsole",
+    "edgedevicedetails",
+    "insightdetails",
+    "_raw",
+];
+const UI: [&str; 8] = [
+    "type",
+    "principalid",
+    "arn",
+    "accountid",
+    "invokedby",
+    "accesskeyid",
+    "username",
+    "identitystorearn",
+];
+const OBO: [&str; 2] = ["userid", "identitystorearn"];
+const SC: [&str; 3] = ["sourceidentity", "ec2roledelivery", "assumedroot"];
+const ISSUER: [&str; 5] = ["type", "principalid", "arn", "accountid", "username"];
+const WEBID: [&str; 2] = ["federatedprovider", "attributes"];
+const RES: [&str; 3] = ["arn", "accountid", "type"];
+const ADDENDUM: [&str; 4] = [
+    "reason",
+    "updatedfields",
+    "originalrequestid",
+    "originaleventid",
+];
+const TLS: [&str; 3] = ["tlsversion", "ciphersuite", "clientprovidedhostheader"];
+
+/// A struct column: validity plus string children (named by `names`) and optional nested parts.
 struct Group<const N: usize> {
+    names: &'static [&'static str; N],
     valid: NullBufferBuilder,
     f: [StringBuilder; N],
 }
 
 impl<const N: usize> Group<N> {
-    fn new(cap: usize) -> Self {
+    fn new(cap: usize, names: &'static [&'static str; N]) -> Self {
         Group {
+            names,
             valid: NullBufferBuilder::new(cap),
             f: std::array::from_fn(|_| StringBuilder::with_capacity(cap, cap * 16)),
         }
@@ -44,10 +124,11 @@ impl<const N: usize> Group<N> {
             b.append_null();
         }
     }
-    fn children(&mut self) -> Vec<ArrayRef> {
-        self.f
-            .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
+    fn children(&mut self) -> Vec<(&'static str, ArrayRef)> {
+        self.names
+            .iter()
+            .copied()
+            .zip(self.f.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef))
             .collect()
     }
 }
@@ -59,8 +140,16 @@ fn fields_of(dt: &DataType) -> Fields {
     }
 }
 
-fn make_struct(fields: Fields, children: Vec<ArrayRef>, valid: &mut NullBufferBuilder) -> ArrayRef {
-    Arc::new(StructArray::new(fields, children, valid.finish()))
+fn make_struct(
+    fields: Fields,
+    children: Vec<(&str, ArrayRef)>,
+    valid: &mut NullBufferBuilder,
+) -> ArrayRef {
+    match schema::by_name(&fields, children) {
+        Ok(c) => Arc::new(StructArray::new(fields, c, valid.finish())),
+        // The builders are named after the schema's columns; a mismatch is a bug in this file.
+        Err(e) => unreachable!("a struct column does not match its schema: {e}"),
+    }
 }
 
 pub struct Columns {
@@ -68,11 +157,10 @@ pub struct Columns {
     /// Row ranges appended and then taken back (an object whose container turned out bad).
     discarded: Vec<std::ops::Range<usize>>,
     top: [StringBuilder; 25],
-    // useridentity: type principalid arn accountid invokedby accesskeyid username identitystorearn
     ui: Group<8>,
     ui_credentialid: StringBuilder,
     obo: Group<2>,
-    sc: Group<3>, // sourceidentity ec2roledelivery assumedroot
+    sc: Group<3>,
     attr_valid: NullBufferBuilder,
     attr_mfa: StringBuilder,
     attr_created: TimestampMicrosecondBuilder,
@@ -90,59 +178,32 @@ pub struct Columns {
     record: Int64Builder,
 }
 
-// Indexes into `top`, the plain string columns, in the order `finish` places them.
-const EVENTVERSION: usize = 0;
-const EVENTSOURCE: usize = 1;
-const EVENTNAME: usize = 2;
-const AWSREGION: usize = 3;
-const SOURCEIP: usize = 4;
-const USERAGENT: usize = 5;
-const ERRORCODE: usize = 6;
-const ERRORMESSAGE: usize = 7;
-const REQPARAMS: usize = 8;
-const RESPELEMS: usize = 9;
-const ADDLDATA: usize = 10;
-const REQUESTID: usize = 11;
-const EVENTID: usize = 12;
-const EVENTTYPE: usize = 13;
-const APIVERSION: usize = 14;
-const RECIPIENT: usize = 15;
-const SVCDETAILS: usize = 16;
-const SHAREDEVENTID: usize = 17;
-const VPCE: usize = 18;
-const VPCEACCOUNT: usize = 19;
-const CATEGORY: usize = 20;
-const FROMCONSOLE: usize = 21;
-const EDGE: usize = 22;
-const INSIGHT: usize = 23;
-const SOURCE_RAW: usize = 24; // `_raw`; `_source` and `dt` are built at the end
-
 impl Columns {
     pub fn with_capacity(cap: usize) -> Self {
         let mut top: [StringBuilder; 25] =
             std::array::from_fn(|_| StringBuilder::with_capacity(cap, cap * 16));
-        top[SOURCE_RAW] = StringBuilder::with_capacity(cap, cap * 1536);
+        top[ix!(TOP, "_raw")] = StringBuilder::with_capacity(cap, cap * 1536);
         Columns {
             len: 0,
             discarded: Vec::new(),
             top,
-            ui: Group::new(cap),
+            ui: Group::new(cap, &UI),
             ui_credentialid: StringBuilder::new(),
-            obo: Group::new(cap),
-            sc: Group::new(cap),
+            obo: Group::new(cap, &OBO),
+            sc: Group::new(cap, &SC),
             attr_valid: NullBufferBuilder::new(cap),
             attr_mfa: StringBuilder::new(),
             attr_created: TimestampMicrosecondBuilder::with_capacity(cap),
-            issuer: Group::new(cap),
-            webid: Group::new(cap),
+            issuer: Group::new(cap, &ISSUER),
+            webid: Group::new(cap, &WEBID),
             eventtime: TimestampMicrosecondBuilder::with_capacity(cap),
             res_offsets: vec![0],
             res_valid: NullBufferBuilder::new(cap),
-            res: Group::new(cap),
+            res: Group::new(cap, &RES),
             readonly: BooleanBuilder::with_capacity(cap),
             managementevent: BooleanBuilder::with_capacity(cap),
-            addendum: Group::new(cap),
-            tls: Group::new(cap),
+            addendum: Group::new(cap, &ADDENDUM),
+            tls: Group::new(cap, &TLS),
             source: StringBuilder::with_capacity(cap, cap * 64),
             record: Int64Builder::with_capacity(cap),
         }
@@ -172,31 +233,49 @@ impl Columns {
     ) {
         self.len += 1;
         let t = &mut self.top;
-        s(&mut t[EVENTVERSION], &r.event_version);
-        s(&mut t[EVENTSOURCE], &r.event_source);
-        s(&mut t[EVENTNAME], &r.event_name);
-        s(&mut t[AWSREGION], &r.aws_region);
-        s(&mut t[SOURCEIP], &r.source_ip_address);
-        s(&mut t[USERAGENT], &r.user_agent);
-        s(&mut t[ERRORCODE], &r.error_code);
-        s(&mut t[ERRORMESSAGE], &r.error_message);
-        j(&mut t[REQPARAMS], &r.request_parameters);
-        j(&mut t[RESPELEMS], &r.response_elements);
-        j(&mut t[ADDLDATA], &r.additional_event_data);
-        s(&mut t[REQUESTID], &r.request_id);
-        s(&mut t[EVENTID], &r.event_id);
-        s(&mut t[EVENTTYPE], &r.event_type);
-        s(&mut t[APIVERSION], &r.api_version);
-        s(&mut t[RECIPIENT], &r.recipient_account_id);
-        j(&mut t[SVCDETAILS], &r.service_event_details);
-        s(&mut t[SHAREDEVENTID], &r.shared_event_id);
-        s(&mut t[VPCE], &r.vpc_endpoint_id);
-        s(&mut t[VPCEACCOUNT], &r.vpc_endpoint_account_id);
-        s(&mut t[CATEGORY], &r.event_category);
-        ls(&mut t[FROMCONSOLE], &r.session_credential_from_console);
-        j(&mut t[EDGE], &r.edge_device_details);
-        j(&mut t[INSIGHT], &r.insight_details);
-        t[SOURCE_RAW].append_value(raw);
+        s(&mut t[ix!(TOP, "eventversion")], &r.event_version);
+        s(&mut t[ix!(TOP, "eventsource")], &r.event_source);
+        s(&mut t[ix!(TOP, "eventname")], &r.event_name);
+        s(&mut t[ix!(TOP, "awsregion")], &r.aws_region);
+        s(&mut t[ix!(TOP, "sourceipaddress")], &r.source_ip_address);
+        s(&mut t[ix!(TOP, "useragent")], &r.user_agent);
+        s(&mut t[ix!(TOP, "errorcode")], &r.error_code);
+        s(&mut t[ix!(TOP, "errormessage")], &r.error_message);
+        j(&mut t[ix!(TOP, "requestparameters")], &r.request_parameters);
+        j(&mut t[ix!(TOP, "responseelements")], &r.response_elements);
+        j(
+            &mut t[ix!(TOP, "additionaleventdata")],
+            &r.additional_event_data,
+        );
+        s(&mut t[ix!(TOP, "requestid")], &r.request_id);
+        s(&mut t[ix!(TOP, "eventid")], &r.event_id);
+        s(&mut t[ix!(TOP, "eventtype")], &r.event_type);
+        s(&mut t[ix!(TOP, "apiversion")], &r.api_version);
+        s(
+            &mut t[ix!(TOP, "recipientaccountid")],
+            &r.recipient_account_id,
+        );
+        j(
+            &mut t[ix!(TOP, "serviceeventdetails")],
+            &r.service_event_details,
+        );
+        s(&mut t[ix!(TOP, "sharedeventid")], &r.shared_event_id);
+        s(&mut t[ix!(TOP, "vpcendpointid")], &r.vpc_endpoint_id);
+        s(
+            &mut t[ix!(TOP, "vpcendpointaccountid")],
+            &r.vpc_endpoint_account_id,
+        );
+        s(&mut t[ix!(TOP, "eventcategory")], &r.event_category);
+        ls(
+            &mut t[ix!(TOP, "sessioncredentialfromconsole")],
+            &r.session_credential_from_console,
+        );
+        j(
+            &mut t[ix!(TOP, "edgedevicedetails")],
+            &r.edge_device_details,
+        );
+        j(&mut t[ix!(TOP, "insightdetails")], &r.insight_details);
+        t[ix!(TOP, "_raw")].append_value(raw);
 
         self.eventtime.append_value(event_time);
         self.source.append_value(source);
@@ -221,21 +300,22 @@ impl Columns {
             Some(u) => {
                 self.ui.valid.append_non_null();
                 let f = &mut self.ui.f;
-                s(&mut f[0], &u.kind);
-                s(&mut f[1], &u.principal_id);
-                s(&mut f[2], &u.arn);
-                s(&mut f[3], &u.account_id);
-                s(&mut f[4], &u.invoked_by);
-                s(&mut f[5], &u.access_key_id);
-                s(&mut f[6], &u.user_name);
-                s(&mut f[7], &u.identity_store_arn);
+                s(&mut f[ix!(UI, "type")], &u.kind);
+                s(&mut f[ix!(UI, "principalid")], &u.principal_id);
+                s(&mut f[ix!(UI, "arn")], &u.arn);
+                s(&mut f[ix!(UI, "accountid")], &u.account_id);
+                s(&mut f[ix!(UI, "invokedby")], &u.invoked_by);
+                s(&mut f[ix!(UI, "accesskeyid")], &u.access_key_id);
+                s(&mut f[ix!(UI, "username")], &u.user_name);
+                s(&mut f[ix!(UI, "identitystorearn")], &u.identity_store_arn);
                 s(&mut self.ui_credentialid, &u.credential_id);
                 match &u.on_behalf_of {
                     None => self.obo.null(),
                     Some(o) => {
                         self.obo.valid.append_non_null();
-                        s(&mut self.obo.f[0], &o.user_id);
-                        s(&mut self.obo.f[1], &o.identity_store_arn);
+                        s(&mut self.obo.f[ix!(OBO, "userid")], &o.user_id);
+                        let store = &mut self.obo.f[ix!(OBO, "identitystorearn")];
+                        s(store, &o.identity_store_arn);
                     }
                 }
                 match &u.session_context {
@@ -249,9 +329,10 @@ impl Columns {
                     }
                     Some(c) => {
                         self.sc.valid.append_non_null();
-                        s(&mut self.sc.f[0], &c.source_identity);
-                        s(&mut self.sc.f[1], &c.ec2_role_delivery);
-                        ls(&mut self.sc.f[2], &c.assumed_root);
+                        let f = &mut self.sc.f;
+                        s(&mut f[ix!(SC, "sourceidentity")], &c.source_identity);
+                        s(&mut f[ix!(SC, "ec2roledelivery")], &c.ec2_role_delivery);
+                        ls(&mut f[ix!(SC, "assumedroot")], &c.assumed_root);
                         match &c.attributes {
                             None => {
                                 self.attr_valid.append_null();
@@ -269,19 +350,23 @@ impl Columns {
                             Some(i) => {
                                 self.issuer.valid.append_non_null();
                                 let f = &mut self.issuer.f;
-                                s(&mut f[0], &i.kind);
-                                s(&mut f[1], &i.principal_id);
-                                s(&mut f[2], &i.arn);
-                                s(&mut f[3], &i.account_id);
-                                s(&mut f[4], &i.user_name);
+                                s(&mut f[ix!(ISSUER, "type")], &i.kind);
+                                s(&mut f[ix!(ISSUER, "principalid")], &i.principal_id);
+                                s(&mut f[ix!(ISSUER, "arn")], &i.arn);
+                                s(&mut f[ix!(ISSUER, "accountid")], &i.account_id);
+                                s(&mut f[ix!(ISSUER, "username")], &i.user_name);
                             }
                         }
                         match &c.web_id_federation_data {
                             None => self.webid.null(),
                             Some(w) => {
                                 self.webid.valid.append_non_null();
-                                s(&mut self.webid.f[0], &w.federated_provider);
-                                j(&mut self.webid.f[1], &w.attributes);
+                                let f = &mut self.webid.f;
+                                s(
+                                    &mut f[ix!(WEBID, "federatedprovider")],
+                                    &w.federated_provider,
+                                );
+                                j(&mut f[ix!(WEBID, "attributes")], &w.attributes);
                             }
                         }
                     }
@@ -295,13 +380,14 @@ impl Columns {
                 self.res_valid.append_non_null();
                 for x in list {
                     self.res.valid.append_non_null();
-                    s(&mut self.res.f[0], &x.arn);
-                    s(&mut self.res.f[1], &x.account_id);
-                    s(&mut self.res.f[2], &x.kind);
+                    let f = &mut self.res.f;
+                    s(&mut f[ix!(RES, "arn")], &x.arn);
+                    s(&mut f[ix!(RES, "accountid")], &x.account_id);
+                    s(&mut f[ix!(RES, "type")], &x.kind);
                 }
             }
         }
-        let children = self.res.f[0].len() as i32;
+        let children = self.res.f[ix!(RES, "arn")].len() as i32;
         self.res_offsets.push(children);
 
         match &r.addendum {
@@ -309,10 +395,16 @@ impl Columns {
             Some(a) => {
                 self.addendum.valid.append_non_null();
                 let f = &mut self.addendum.f;
-                s(&mut f[0], &a.reason);
-                s(&mut f[1], &a.updated_fields);
-                s(&mut f[2], &a.original_request_id);
-                s(&mut f[3], &a.original_event_id);
+                s(&mut f[ix!(ADDENDUM, "reason")], &a.reason);
+                s(&mut f[ix!(ADDENDUM, "updatedfields")], &a.updated_fields);
+                s(
+                    &mut f[ix!(ADDENDUM, "originalrequestid")],
+                    &a.original_request_id,
+                );
+                s(
+                    &mut f[ix!(ADDENDUM, "originaleventid")],
+                    &a.original_event_id,
+                );
             }
         }
         match &r.tls_details {
@@ -320,9 +412,12 @@ impl Columns {
             Some(x) => {
                 self.tls.valid.append_non_null();
                 let f = &mut self.tls.f;
-                s(&mut f[0], &x.tls_version);
-                s(&mut f[1], &x.cipher_suite);
-                s(&mut f[2], &x.client_provided_host_header);
+                s(&mut f[ix!(TLS, "tlsversion")], &x.tls_version);
+                s(&mut f[ix!(TLS, "ciphersuite")], &x.cipher_suite);
+                s(
+                    &mut f[ix!(TLS, "clientprovidedhostheader")],
+                    &x.client_provided_host_header,
+                );
             }
         }
     }
@@ -337,55 +432,63 @@ impl Columns {
                 .unwrap_or(DataType::Null)
         };
         let ui_fields = fields_of(&field("useridentity"));
-        let sc_fields = fields_of(ui_fields[9].data_type());
-        let attr_fields = fields_of(sc_fields[0].data_type());
-        let issuer_fields = fields_of(sc_fields[1].data_type());
-        let webid_fields = fields_of(sc_fields[5].data_type());
-        let obo_fields = fields_of(ui_fields[8].data_type());
+        let sub = |fields: &Fields, name: &str| -> Fields {
+            fields
+                .find(name)
+                .map(|(_, f)| fields_of(f.data_type()))
+                .unwrap_or_else(Fields::empty)
+        };
+        let sc_fields = sub(&ui_fields, "sessioncontext");
 
         let attributes = make_struct(
-            attr_fields,
+            sub(&sc_fields, "attributes"),
             vec![
-                Arc::new(self.attr_mfa.finish()),
-                Arc::new(self.attr_created.finish().with_timezone("UTC")),
+                ("mfaauthenticated", Arc::new(self.attr_mfa.finish())),
+                (
+                    "creationdate",
+                    Arc::new(self.attr_created.finish().with_timezone("UTC")),
+                ),
             ],
             &mut self.attr_valid,
         );
         let issuer_children = self.issuer.children();
-        let issuer = make_struct(issuer_fields, issuer_children, &mut self.issuer.valid);
-        let webid_children = self.webid.children();
-        let webid = make_struct(webid_fields, webid_children, &mut self.webid.valid);
-        let [sourceidentity, ec2roledelivery, assumedroot]: [ArrayRef; 3] = self
-            .sc
-            .children()
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("three children"));
-        let sessioncontext = make_struct(
-            sc_fields,
-            vec![
-                attributes,
-                issuer,
-                sourceidentity,
-                ec2roledelivery,
-                assumedroot,
-                webid,
-            ],
-            &mut self.sc.valid,
+        let issuer = make_struct(
+            sub(&sc_fields, "sessionissuer"),
+            issuer_children,
+            &mut self.issuer.valid,
         );
+        let webid_children = self.webid.children();
+        let webid = make_struct(
+            sub(&sc_fields, "webidfederationdata"),
+            webid_children,
+            &mut self.webid.valid,
+        );
+        let mut sc_children = self.sc.children();
+        sc_children.extend([
+            ("attributes", attributes),
+            ("sessionissuer", issuer),
+            ("webidfederationdata", webid),
+        ]);
+        let sessioncontext = make_struct(sc_fields, sc_children, &mut self.sc.valid);
         let obo_children = self.obo.children();
-        let onbehalfof = make_struct(obo_fields, obo_children, &mut self.obo.valid);
+        let onbehalfof = make_struct(
+            sub(&ui_fields, "onbehalfof"),
+            obo_children,
+            &mut self.obo.valid,
+        );
         let mut ui_children = self.ui.children();
-        ui_children.push(onbehalfof);
-        ui_children.push(sessioncontext);
-        ui_children.push(Arc::new(self.ui_credentialid.finish()));
+        ui_children.extend([
+            ("onbehalfof", onbehalfof),
+            ("sessioncontext", sessioncontext),
+            (
+                "credentialid",
+                Arc::new(self.ui_credentialid.finish()) as ArrayRef,
+            ),
+        ]);
         let useridentity = make_struct(ui_fields, ui_children, &mut self.ui.valid);
 
         let res_children = self.res.children();
-        let res_struct = StructArray::new(
-            schema::resource_fields(),
-            res_children,
-            self.res.valid.finish(),
-        );
+        let res_struct = make_struct(schema::resource_fields(), res_children, &mut self.res.valid);
         let res_field = match field("resources") {
             DataType::List(f) => f,
             _ => unreachable!("resources is a list"),
@@ -393,7 +496,7 @@ impl Columns {
         let resources: ArrayRef = Arc::new(ListArray::new(
             res_field,
             OffsetBuffer::new(std::mem::take(&mut self.res_offsets).into()),
-            Arc::new(res_struct),
+            res_struct,
             self.res_valid.finish(),
         ));
         self.res_offsets.push(0);
@@ -427,59 +530,33 @@ impl Columns {
             }
         }
         let n = self.len;
-        let mut t: Vec<ArrayRef> = self
-            .top
-            .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
-        let mut take = |i: usize| {
-            std::mem::replace(
-                &mut t[i],
-                Arc::new(arrow::array::new_null_array(&DataType::Utf8, 0)),
+        let mut columns: Vec<(&str, ArrayRef)> = TOP
+            .iter()
+            .copied()
+            .zip(
+                self.top
+                    .iter_mut()
+                    .map(|b| Arc::new(b.finish()) as ArrayRef),
             )
-        };
-        let columns: Vec<ArrayRef> = vec![
-            take(EVENTVERSION),
-            useridentity,
-            Arc::new(eventtime),
-            take(EVENTSOURCE),
-            take(EVENTNAME),
-            take(AWSREGION),
-            take(SOURCEIP),
-            take(USERAGENT),
-            take(ERRORCODE),
-            take(ERRORMESSAGE),
-            take(REQPARAMS),
-            take(RESPELEMS),
-            take(ADDLDATA),
-            take(REQUESTID),
-            take(EVENTID),
-            resources,
-            take(EVENTTYPE),
-            take(APIVERSION),
-            Arc::new(self.readonly.finish()),
-            take(RECIPIENT),
-            take(SVCDETAILS),
-            take(SHAREDEVENTID),
-            take(VPCE),
-            take(VPCEACCOUNT),
-            take(CATEGORY),
-            addendum,
-            take(FROMCONSOLE),
-            take(EDGE),
-            tls,
-            take(INSIGHT),
-            Arc::new(self.managementevent.finish()),
-            Arc::new(self.source.finish()),
-            Arc::new(self.record.finish()),
-            take(SOURCE_RAW),
-            Arc::new(dt.finish()),
-        ];
+            .collect();
+        columns.extend([
+            ("useridentity", useridentity),
+            ("eventtime", Arc::new(eventtime) as ArrayRef),
+            ("resources", resources),
+            ("readonly", Arc::new(self.readonly.finish())),
+            ("addendum", addendum),
+            ("tlsdetails", tls),
+            ("managementevent", Arc::new(self.managementevent.finish())),
+            ("_source", Arc::new(self.source.finish())),
+            ("_record", Arc::new(self.record.finish())),
+            ("dt", Arc::new(dt.finish())),
+        ]);
         self.len = 0;
-        debug_assert!(columns.iter().all(|c| c.len() == n));
-        let batch = match RecordBatch::try_new(schema, columns) {
+        debug_assert!(columns.iter().all(|(_, c)| c.len() == n));
+        let batch = match schema::batch_by_name(schema, columns) {
             Ok(b) => b,
-            // The builders above are filled in lock step; a mismatch is a bug in this file, not input.
+            // The builders are filled in lock step and named after the schema's columns; a
+            // mismatch is a bug in this file, not input.
             Err(e) => unreachable!("events batch does not match its schema: {e}"),
         };
         let discarded = std::mem::take(&mut self.discarded);

@@ -962,6 +962,39 @@ fn identity_rows(events: &[RecordBatch]) -> Result<Vec<RecordBatch>> {
 mod tests {
     use super::*;
 
+    /// Each table is created from its schema in `schema.rs`, and reads back as exactly that: the
+    /// same columns by name, in order, with the same types and nullability.
+    #[test]
+    fn every_tables_delta_schema_is_its_schema() -> Result<()> {
+        use deltalake::kernel::engine::arrow_conversion::TryIntoArrow;
+        let dir = tempfile::tempdir()?;
+        let rt = tokio::runtime::Runtime::new()?;
+        let lake = rt.block_on(Lake::open_or_create(LakeLocation::parse(
+            &dir.path().display().to_string(),
+        )?))?;
+        for t in Table::ALL {
+            let delta = lake.table(t)?.snapshot()?.schema();
+            let delta: arrow::datatypes::Schema = delta.as_ref().try_into_arrow()?;
+            let ours = t.schema();
+            let names = |s: &arrow::datatypes::Schema| -> Vec<String> {
+                s.fields().iter().map(|f| f.name().clone()).collect()
+            };
+            assert_eq!(names(&delta), names(&ours), "{}", t.name());
+            for f in ours.fields() {
+                let (_, d) = delta.fields().find(f.name()).expect("same names");
+                assert_eq!(d.data_type(), f.data_type(), "{}.{}", t.name(), f.name());
+                assert_eq!(
+                    d.is_nullable(),
+                    f.is_nullable(),
+                    "{}.{}",
+                    t.name(),
+                    f.name()
+                );
+            }
+        }
+        Ok(())
+    }
+
     #[test]
     fn runs_split_into_parts_per_encoder_only_when_large() {
         let rows = |n: usize| (0..n).map(|i| (0, i)).collect::<Vec<_>>();
