@@ -489,7 +489,7 @@ fn gather(p: Processed, summary: &mut Summary, pending: &mut PendingBatch) {
             let r = Reject {
                 record: None,
                 offset: None,
-                code: "changed_object",
+                code: crate::decode::Reason::ChangedObject,
                 detail: format!(
                     "{} was ingested before with other content; CloudTrail never rewrites a log file, so this may be tampering. The new content is not ingested",
                     p.object.key
@@ -920,7 +920,7 @@ impl PendingBatch {
         self.r_etag.append_value(etag);
         self.r_record.append_option(r.record);
         self.r_offset.append_option(r.offset);
-        self.r_reason.append_value(r.code);
+        self.r_reason.append_value(r.code.as_str());
         self.r_detail.append_value(&r.detail);
         // A huge rejected record is kept in part: the reject must stay queryable.
         self.r_raw

@@ -11,8 +11,9 @@ use arrow::datatypes::{DataType, Fields};
 use arrow::record_batch::RecordBatch;
 use serde_json::value::RawValue;
 
-use super::record::{LooseStr, Record, Str};
-use super::time::date_of;
+use super::reason::Reason;
+use super::record::{Failure, LooseStr, Record, Str};
+use super::time::{date_of, parse_time};
 use crate::schema;
 
 fn s(b: &mut StringBuilder, v: &Option<Str>) {
@@ -572,4 +573,63 @@ impl Columns {
             Err(e) => unreachable!("a mask of the batch's own length: {e}"),
         }
     }
+}
+
+/// Parse one record and append it to `cols`; nothing is appended when it fails.
+pub fn append(cols: &mut Columns, text: &str, source: &str, index: i64) -> Result<(), Failure> {
+    let rec: Record = serde_json::from_str(text).map_err(|e| {
+        let code = if e.is_data() {
+            Reason::BadRecord
+        } else {
+            Reason::JsonSyntax
+        };
+        (code, format!("record {index}: {e}"))
+    })?;
+    push(cols, &rec, text, source, index)
+}
+
+/// Append a parsed record whose text is `text`, after checking its times; nothing is appended
+/// when they are not times.
+pub fn push(
+    cols: &mut Columns,
+    rec: &Record,
+    text: &str,
+    source: &str,
+    index: i64,
+) -> Result<(), Failure> {
+    let event_time = match &rec.event_time {
+        None => {
+            return Err((
+                Reason::BadEventTime,
+                format!("record {index}: no eventTime"),
+            ));
+        }
+        Some(t) => parse_time(&t.0).ok_or_else(|| {
+            (
+                Reason::BadEventTime,
+                format!("record {index}: eventTime {:?} is not a time", t.0),
+            )
+        })?,
+    };
+    let creation = match rec
+        .user_identity
+        .as_ref()
+        .and_then(|u| u.session_context.as_ref())
+        .and_then(|s| s.attributes.as_ref())
+        .and_then(|a| a.creation_date.as_ref())
+    {
+        None => None,
+        Some(c) if c.0.is_empty() => None,
+        Some(c) => Some(parse_time(&c.0).ok_or_else(|| {
+            (
+                Reason::BadRecord,
+                format!(
+                    "record {index}: userIdentity.sessionContext.attributes.creationDate {:?} is not a time",
+                    c.0
+                ),
+            )
+        })?),
+    };
+    cols.push(rec, event_time, creation, source, index, text);
+    Ok(())
 }

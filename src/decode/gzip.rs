@@ -11,7 +11,7 @@ use std::ptr::NonNull;
 
 use flate2::bufread::GzDecoder;
 
-use super::Reject;
+use super::{Reason, Reject};
 
 /// A libdeflate decompressor: it holds only its Huffman tables, so a thread keeps one.
 struct Inflater(NonNull<libdeflate_sys::libdeflate_decompressor>);
@@ -99,7 +99,7 @@ pub fn gunzip(bytes: &[u8], cap: u64) -> Result<Vec<u8>, Reject> {
 
 fn too_large(cap: u64) -> Reject {
     Reject::object(
-        "too_large",
+        Reason::TooLarge,
         format!("decompresses to more than the {cap} byte cap (--max-object-size)"),
         None,
     )
@@ -107,7 +107,7 @@ fn too_large(cap: u64) -> Reject {
 
 fn trailing(bytes: &[u8], rest: &[u8]) -> Reject {
     Reject::object(
-        "gzip_trailing_data",
+        Reason::GzipTrailingData,
         format!(
             "{} bytes after the last gzip member are not gzip",
             rest.len()
@@ -201,8 +201,10 @@ fn stream_members(
             .read_to_end(&mut out);
         if let Err(e) = read {
             let (code, what) = match e.kind() {
-                std::io::ErrorKind::UnexpectedEof => ("gzip_truncated", "gzip stream cut short"),
-                _ => ("gzip_corrupt", "corrupt gzip data"),
+                std::io::ErrorKind::UnexpectedEof => {
+                    (Reason::GzipTruncated, "gzip stream cut short")
+                }
+                _ => (Reason::GzipCorrupt, "corrupt gzip data"),
             };
             return Err(Reject::object(
                 code,
@@ -217,7 +219,7 @@ fn stream_members(
         // A member always consumes its header; one that did not would spin here forever.
         if next.len() >= rest.len() {
             return Err(Reject::object(
-                "gzip_corrupt",
+                Reason::GzipCorrupt,
                 format!("corrupt gzip data (member at byte {member_start}): no progress"),
                 Some(member_start),
             ));
@@ -307,13 +309,13 @@ mod tests {
         }
         assert_eq!(gunzip(&gz(&big), 1 << 30).expect("inflate"), big);
         assert_eq!(
-            gunzip(&gz(&big), len - 1).map_err(|r| r.code),
+            gunzip(&gz(&big), len - 1).map_err(|r| r.code.as_str()),
             Err("too_large")
         );
     }
 
     fn code(r: Result<Vec<u8>, Reject>) -> Result<usize, &'static str> {
-        r.map(|v| v.len()).map_err(|r| r.code)
+        r.map(|v| v.len()).map_err(|r| r.code.as_str())
     }
 
     /// Issue 17: a 2 MB object inflating to 2 GB never finished. At the default cap every bomb

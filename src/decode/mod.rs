@@ -11,6 +11,7 @@
 
 mod columns;
 mod gzip;
+mod reason;
 mod record;
 mod time;
 
@@ -21,6 +22,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+pub use reason::Reason;
 pub use time::{format_micros_rfc3339, parse_time};
 
 /// Gzip bombs made cheaply, for the tests.
@@ -60,13 +62,13 @@ impl Default for Limits {
 pub struct Reject {
     pub record: Option<i64>,
     pub offset: Option<i64>,
-    pub code: &'static str,
+    pub code: Reason,
     pub detail: String,
     pub raw: Option<String>,
 }
 
 impl Reject {
-    fn object(code: &'static str, detail: impl Into<String>, offset: Option<i64>) -> Self {
+    fn object(code: Reason, detail: impl Into<String>, offset: Option<i64>) -> Self {
         Reject {
             record: None,
             offset,
@@ -145,7 +147,7 @@ impl Decoder {
                 return ObjectDecoded {
                     text_sha256,
                     ..reject(Reject::object(
-                        "invalid_utf8",
+                        Reason::InvalidUtf8,
                         format!("invalid UTF-8 at byte {}", e.valid_up_to()),
                         Some(e.valid_up_to() as i64),
                     ))
@@ -205,7 +207,7 @@ type RecordText<'a> = Cow<'a, str>;
 pub fn inflate<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Cow<'a, [u8]>, Reject> {
     if bytes.is_empty() {
         return Err(Reject::object(
-            "empty",
+            Reason::Empty,
             "the object is empty (0 bytes)",
             None,
         ));
@@ -215,7 +217,7 @@ pub fn inflate<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Cow<'a, [u8]>, Re
     }
     if bytes.len() as u64 > limits.max_decompressed {
         return Err(Reject::object(
-            "too_large",
+            Reason::TooLarge,
             format!(
                 "object is {} bytes, over the {} byte cap (--max-object-size)",
                 bytes.len(),
@@ -230,7 +232,7 @@ pub fn inflate<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Cow<'a, [u8]>, Re
 /// The reject of an object that took longer than its budget (`--object-timeout`).
 pub fn timeout_reject(budget: std::time::Duration) -> Reject {
     Reject::object(
-        "timeout",
+        Reason::Timeout,
         format!(
             "took longer than the {:.1} s budget (--object-timeout)",
             budget.as_secs_f64()
@@ -290,13 +292,13 @@ fn looks_like_record(text: &str) -> bool {
 
 fn json_error(e: &serde_json::Error) -> Reject {
     let code = if e.is_eof() {
-        "json_truncated"
+        Reason::JsonTruncated
     } else if e.to_string().starts_with("recursion limit") {
-        "too_deep"
+        Reason::TooDeep
     } else if e.to_string().starts_with("trailing characters") {
-        "trailing_data"
+        Reason::TrailingData
     } else {
-        "json_syntax"
+        Reason::JsonSyntax
     };
     Reject::object(code, format!("not valid JSON: {e}"), None)
 }
@@ -353,7 +355,7 @@ fn records_in_one_pass(
                 Ok(rec) => {
                     let r = &rest[..parsed.byte_offset()];
                     let pushed = record::check_depth(r, limits.max_depth)
-                        .and_then(|_| record::push(cols, &rec, r, source, index));
+                        .and_then(|_| columns::push(cols, &rec, r, source, index));
                     (r, pushed)
                 }
                 Err(e) if e.is_data() => {
@@ -393,7 +395,7 @@ fn split_records(text: &str) -> Result<Vec<Item<'_>>, Reject> {
     let body = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if body.trim_end().is_empty() {
         return Err(Reject::object(
-            "empty",
+            Reason::Empty,
             "the object holds no JSON (only white space)",
             None,
         ));
@@ -418,7 +420,7 @@ fn split_records(text: &str) -> Result<Vec<Item<'_>>, Reject> {
                     None => Item::Bad(Reject {
                         record: Some(i as i64),
                         offset: None,
-                        code: "not_cloudtrail",
+                        code: Reason::NotCloudtrail,
                         detail: "lookup-events entry without a CloudTrailEvent string".into(),
                         raw: None,
                     }),
@@ -428,13 +430,13 @@ fn split_records(text: &str) -> Result<Vec<Item<'_>>, Reject> {
                 Ok(vec![Item::Record(Cow::Borrowed(body.trim_end()))])
             }
             Ok(_) => Err(Reject::object(
-                "not_cloudtrail",
+                Reason::NotCloudtrail,
                 "a JSON object with neither \"Records\", \"Events\" nor CloudTrail record fields",
                 None,
             )),
             Err(e) if e.to_string().starts_with("trailing characters") => json_lines(body, e),
             Err(e) if e.is_data() => Err(Reject::object(
-                "not_cloudtrail",
+                Reason::NotCloudtrail,
                 format!("not a CloudTrail container: {e}"),
                 None,
             )),
@@ -448,7 +450,7 @@ fn split_records(text: &str) -> Result<Vec<Item<'_>>, Reject> {
             Err(e) => Err(json_error(&e)),
         },
         _ => Err(Reject::object(
-            "json_syntax",
+            Reason::JsonSyntax,
             "not JSON: the text starts with neither '{' nor '['",
             None,
         )),
@@ -484,7 +486,7 @@ fn json_lines<'a>(body: &'a str, whole: serde_json::Error) -> Result<Vec<Item<'a
             items.push(Item::Bad(Reject {
                 record: Some(items.len() as i64),
                 offset: Some(start as i64),
-                code: "bad_record",
+                code: Reason::BadRecord,
                 detail,
                 raw: Some(line.to_string()),
             }));
@@ -502,7 +504,7 @@ fn append_record(
     limits: &Limits,
 ) -> Result<(), record::Failure> {
     record::check_depth(text, limits.max_depth)
-        .and_then(|_| record::append(cols, text, source, index))
+        .and_then(|_| columns::append(cols, text, source, index))
 }
 
 fn record_reject(index: i64, text: &str, (code, detail): record::Failure) -> Reject {

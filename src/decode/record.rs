@@ -11,8 +11,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use serde_json::value::RawValue;
 
-use super::columns::Columns;
-use super::time::parse_time;
+use super::reason::Reason;
 
 /// A JSON string, borrowed from the input when it has no escapes.
 #[derive(Debug)]
@@ -276,7 +275,7 @@ pub struct Tls<'a> {
     pub client_provided_host_header: S<'a>,
 }
 
-pub type Failure = (&'static str, String);
+pub type Failure = (Reason, String);
 
 /// How many `{` and `[` bytes `b` holds. `{` and `[` differ only in bit 0x20; summing 64-byte
 /// blocks into a byte counter lets the compiler vectorise the loop (a plain filter-count was a
@@ -312,7 +311,7 @@ pub fn check_depth(text: &str, max: usize) -> Result<(), Failure> {
                 depth += 1;
                 if depth > max {
                     return Err((
-                        "too_deep",
+                        Reason::TooDeep,
                         format!("JSON nested deeper than {max} levels (--max-depth)"),
                     ));
                 }
@@ -321,59 +320,5 @@ pub fn check_depth(text: &str, max: usize) -> Result<(), Failure> {
             _ => {}
         }
     }
-    Ok(())
-}
-
-/// Parse one record and append it to `cols`; nothing is appended when it fails.
-pub fn append(cols: &mut Columns, text: &str, source: &str, index: i64) -> Result<(), Failure> {
-    let rec: Record = serde_json::from_str(text).map_err(|e| {
-        let code = if e.is_data() {
-            "bad_record"
-        } else {
-            "json_syntax"
-        };
-        (code, format!("record {index}: {e}"))
-    })?;
-    push(cols, &rec, text, source, index)
-}
-
-/// Append a parsed record whose text is `text`, after checking its times; nothing is appended
-/// when they are not times.
-pub fn push(
-    cols: &mut Columns,
-    rec: &Record,
-    text: &str,
-    source: &str,
-    index: i64,
-) -> Result<(), Failure> {
-    let event_time = match &rec.event_time {
-        None => return Err(("bad_event_time", format!("record {index}: no eventTime"))),
-        Some(t) => parse_time(&t.0).ok_or_else(|| {
-            (
-                "bad_event_time",
-                format!("record {index}: eventTime {:?} is not a time", t.0),
-            )
-        })?,
-    };
-    let creation = match rec
-        .user_identity
-        .as_ref()
-        .and_then(|u| u.session_context.as_ref())
-        .and_then(|s| s.attributes.as_ref())
-        .and_then(|a| a.creation_date.as_ref())
-    {
-        None => None,
-        Some(c) if c.0.is_empty() => None,
-        Some(c) => Some(parse_time(&c.0).ok_or_else(|| {
-            (
-                "bad_record",
-                format!(
-                    "record {index}: userIdentity.sessionContext.attributes.creationDate {:?} is not a time",
-                    c.0
-                ),
-            )
-        })?),
-    };
-    cols.push(rec, event_time, creation, source, index, text);
     Ok(())
 }

@@ -166,7 +166,10 @@ fn an_object_past_its_time_budget_is_rejected_whole() {
     let o = d.decode("slow", text.as_bytes());
     assert_eq!(o.rows, 0);
     assert_eq!(
-        o.rejects.iter().map(|r| r.code).collect::<Vec<_>>(),
+        o.rejects
+            .iter()
+            .map(|r| r.code.as_str())
+            .collect::<Vec<_>>(),
         ["timeout"]
     );
     assert!(d.finish().is_none(), "no row of it is kept");
