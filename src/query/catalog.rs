@@ -761,20 +761,15 @@ pub async fn run_statement(
 
 /// Run every step of a query; each step's result is registered under its step name. Returns the
 /// last step's result. Steps that do not read each other run at the same time (a step reads an
-/// earlier one when its SQL names it): `sessions` overlaps its scan of `events` for break-glass
-/// identities with the chain of credential calls.
+/// earlier one when its parsed statement references it as a table): `sessions` overlaps its scan
+/// of `events` for break-glass identities with the chain of credential calls.
 pub async fn run_query(
     ctx: &SessionContext,
     q: &Query,
     params: &ParamValues,
 ) -> Result<(arrow::datatypes::SchemaRef, Vec<RecordBatch>)> {
     let many = q.steps.len() > 1;
-    let reads: Vec<Vec<usize>> = q
-        .steps
-        .iter()
-        .enumerate()
-        .map(|(i, (_, sql))| (0..i).filter(|&j| mentions(sql, &q.steps[j].0)).collect())
-        .collect();
+    let reads = step_inputs(ctx, q);
     let run_step = |i: usize| {
         let (step, sql) = q.steps[i].clone();
         let (ctx, params) = (ctx.clone(), params.clone());
@@ -831,13 +826,37 @@ pub async fn run_query(
 }
 
 /// Whether `sql` names the table `name` (as a whole identifier, any case).
-fn mentions(sql: &str, name: &str) -> bool {
-    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let (text, name) = (sql.to_ascii_lowercase(), name.to_ascii_lowercase());
-    text.match_indices(&name).any(|(at, _)| {
-        !text[..at].chars().next_back().is_some_and(ident)
-            && !text[at + name.len()..].chars().next().is_some_and(ident)
-    })
+/// For each step, the earlier steps it reads.
+fn step_inputs(ctx: &SessionContext, q: &Query) -> Vec<Vec<usize>> {
+    q.steps
+        .iter()
+        .enumerate()
+        .map(|(i, (_, sql))| {
+            let tables = tables_read(ctx, sql);
+            (0..i)
+                .filter(|&j| {
+                    let step = q.steps[j].0.to_ascii_lowercase();
+                    // A statement that does not parse fails when it runs; until then it waits
+                    // for every earlier step, the order its text gives.
+                    tables.as_ref().is_none_or(|t| t.contains(&step))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The tables a statement reads, lower case, from its parse tree (a step named in a comment, a
+/// string or a column alias is not read). `None` when it does not parse.
+fn tables_read(ctx: &SessionContext, sql: &str) -> Option<Vec<String>> {
+    let state = ctx.state();
+    let dialect = state.config().options().sql_parser.dialect;
+    let statement = state.sql_to_statement(sql, &dialect).ok()?;
+    let refs = state.resolve_table_references(&statement).ok()?;
+    Some(
+        refs.iter()
+            .map(|r| r.table().to_ascii_lowercase())
+            .collect(),
+    )
 }
 
 /// Severities, least to most severe.
@@ -1147,6 +1166,32 @@ mod tests {
         );
         assert_eq!(c.num_rows(), 1);
         assert!(c.column(0).is_valid(0));
+    }
+
+    /// A step waits for the steps its statement reads as tables, and only those: a name in a
+    /// comment, a string, a column alias or a CTE of its own is not a read.
+    #[test]
+    fn a_step_reads_the_steps_its_statement_references() {
+        let text = "-- name: t\n-- description: d\n\
+                    -- step: a\nSELECT 1 AS x;\n\
+                    -- step: b\n-- not from a\nSELECT 2 AS a, 'a' AS s;\n\
+                    -- step: c\nWITH b AS (SELECT 1) SELECT * FROM b;\n\
+                    -- step: d\nSELECT * FROM a JOIN (SELECT * FROM B) x ON true;\n";
+        let q = Query::parse("investigate/t.sql", text).expect("a query");
+        let ctx = SessionContext::new();
+        assert_eq!(step_inputs(&ctx, &q), [vec![], vec![], vec![], vec![0, 1]]);
+        let broken = Query::parse(
+            "investigate/u.sql",
+            "-- name: u\n-- description: d\n-- step: a\nSELECT 1;\n-- step: b\nSELEC x;\n",
+        )
+        .expect("a query");
+        assert_eq!(step_inputs(&ctx, &broken), [vec![], vec![0]]);
+        // Every step of the catalog parses, so none falls back to waiting for all.
+        for q in &Catalog::embedded().expect("the catalog").queries {
+            for (step, sql) in &q.steps {
+                assert!(tables_read(&ctx, sql).is_some(), "{} step {step}", q.path);
+            }
+        }
     }
 
     #[test]
