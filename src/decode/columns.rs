@@ -4,54 +4,17 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayBuilder, ArrayRef, BooleanBuilder, Int64Builder, ListArray, NullBufferBuilder,
-    StringBuilder, StructArray, TimestampMicrosecondBuilder,
+    StringBuilder, TimestampMicrosecondBuilder,
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{DataType, Fields};
 use arrow::record_batch::RecordBatch;
-use serde_json::value::RawValue;
 
+use super::group::{Group, fields_of, ix, j, ls, make_struct, s};
 use super::reason::Reason;
-use super::record::{Failure, LooseStr, Record, Str};
+use super::record::{Failure, Record, SessionContext, UserIdentity};
 use super::time::{date_of, parse_time};
 use crate::schema;
-
-fn s(b: &mut StringBuilder, v: &Option<Str>) {
-    b.append_option(v.as_ref().map(|x| &*x.0));
-}
-fn ls(b: &mut StringBuilder, v: &Option<LooseStr>) {
-    b.append_option(v.as_ref().map(|x| &*x.0));
-}
-fn j(b: &mut StringBuilder, v: &Option<&RawValue>) {
-    b.append_option(v.map(|x| x.get()));
-}
-
-/// The position of `name` in `names`, at compile time (through [`ix!`]): builders are indexed
-/// by column name, so a row's value goes to the column of that name whatever the order.
-const fn at(names: &[&str], name: &str) -> usize {
-    let mut i = 0;
-    while i < names.len() {
-        let (a, b) = (names[i].as_bytes(), name.as_bytes());
-        if a.len() == b.len() {
-            let mut k = 0;
-            while k < a.len() && a[k] == b[k] {
-                k += 1;
-            }
-            if k == a.len() {
-                return i;
-            }
-        }
-        i += 1;
-    }
-    panic!("no such column")
-}
-
-/// `ix!(NAMES, "arn")`: the builder index of column `arn`, a constant.
-macro_rules! ix {
-    ($names:expr, $name:literal) => {
-        const { at(&$names, $name) }
-    };
-}
 
 // The string children of each struct column, by name; `finish` places them in schema order.
 const TOP: [&str; 25] = [
@@ -103,55 +66,6 @@ const ADDENDUM: [&str; 4] = [
     "originaleventid",
 ];
 const TLS: [&str; 3] = ["tlsversion", "ciphersuite", "clientprovidedhostheader"];
-
-/// A struct column: validity plus string children (named by `names`) and optional nested parts.
-struct Group<const N: usize> {
-    names: &'static [&'static str; N],
-    valid: NullBufferBuilder,
-    f: [StringBuilder; N],
-}
-
-impl<const N: usize> Group<N> {
-    fn new(cap: usize, names: &'static [&'static str; N]) -> Self {
-        Group {
-            names,
-            valid: NullBufferBuilder::new(cap),
-            f: std::array::from_fn(|_| StringBuilder::with_capacity(cap, cap * 16)),
-        }
-    }
-    fn null(&mut self) {
-        self.valid.append_null();
-        for b in &mut self.f {
-            b.append_null();
-        }
-    }
-    fn children(&mut self) -> Vec<(&'static str, ArrayRef)> {
-        self.names
-            .iter()
-            .copied()
-            .zip(self.f.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef))
-            .collect()
-    }
-}
-
-fn fields_of(dt: &DataType) -> Fields {
-    match dt {
-        DataType::Struct(f) => f.clone(),
-        _ => Fields::empty(),
-    }
-}
-
-fn make_struct(
-    fields: Fields,
-    children: Vec<(&str, ArrayRef)>,
-    valid: &mut NullBufferBuilder,
-) -> ArrayRef {
-    match schema::by_name(&fields, children) {
-        Ok(c) => Arc::new(StructArray::new(fields, c, valid.finish())),
-        // The builders are named after the schema's columns; a mismatch is a bug in this file.
-        Err(e) => unreachable!("a struct column does not match its schema: {e}"),
-    }
-}
 
 pub struct Columns {
     len: usize,
@@ -286,17 +200,17 @@ impl Columns {
         self.managementevent
             .append_option(r.management_event.as_ref().map(|b| b.0));
 
-        match &r.user_identity {
+        self.push_identity(r.user_identity.as_ref(), creation);
+        self.push_parts(r);
+    }
+
+    fn push_identity(&mut self, u: Option<&UserIdentity>, creation: Option<i64>) {
+        match u {
             None => {
                 self.ui.null();
                 self.ui_credentialid.append_null();
                 self.obo.null();
-                self.sc.null();
-                self.attr_valid.append_null();
-                self.attr_mfa.append_null();
-                self.attr_created.append_null();
-                self.issuer.null();
-                self.webid.null();
+                self.push_session_context(None, None);
             }
             Some(u) => {
                 self.ui.valid.append_non_null();
@@ -319,62 +233,69 @@ impl Columns {
                         s(store, &o.identity_store_arn);
                     }
                 }
-                match &u.session_context {
+                self.push_session_context(u.session_context.as_ref(), creation);
+            }
+        }
+    }
+
+    fn push_session_context(&mut self, c: Option<&SessionContext>, creation: Option<i64>) {
+        match c {
+            None => {
+                self.sc.null();
+                self.attr_valid.append_null();
+                self.attr_mfa.append_null();
+                self.attr_created.append_null();
+                self.issuer.null();
+                self.webid.null();
+            }
+            Some(c) => {
+                self.sc.valid.append_non_null();
+                let f = &mut self.sc.f;
+                s(&mut f[ix!(SC, "sourceidentity")], &c.source_identity);
+                s(&mut f[ix!(SC, "ec2roledelivery")], &c.ec2_role_delivery);
+                ls(&mut f[ix!(SC, "assumedroot")], &c.assumed_root);
+                match &c.attributes {
                     None => {
-                        self.sc.null();
                         self.attr_valid.append_null();
                         self.attr_mfa.append_null();
                         self.attr_created.append_null();
-                        self.issuer.null();
-                        self.webid.null();
                     }
-                    Some(c) => {
-                        self.sc.valid.append_non_null();
-                        let f = &mut self.sc.f;
-                        s(&mut f[ix!(SC, "sourceidentity")], &c.source_identity);
-                        s(&mut f[ix!(SC, "ec2roledelivery")], &c.ec2_role_delivery);
-                        ls(&mut f[ix!(SC, "assumedroot")], &c.assumed_root);
-                        match &c.attributes {
-                            None => {
-                                self.attr_valid.append_null();
-                                self.attr_mfa.append_null();
-                                self.attr_created.append_null();
-                            }
-                            Some(a) => {
-                                self.attr_valid.append_non_null();
-                                ls(&mut self.attr_mfa, &a.mfa_authenticated);
-                                self.attr_created.append_option(creation);
-                            }
-                        }
-                        match &c.session_issuer {
-                            None => self.issuer.null(),
-                            Some(i) => {
-                                self.issuer.valid.append_non_null();
-                                let f = &mut self.issuer.f;
-                                s(&mut f[ix!(ISSUER, "type")], &i.kind);
-                                s(&mut f[ix!(ISSUER, "principalid")], &i.principal_id);
-                                s(&mut f[ix!(ISSUER, "arn")], &i.arn);
-                                s(&mut f[ix!(ISSUER, "accountid")], &i.account_id);
-                                s(&mut f[ix!(ISSUER, "username")], &i.user_name);
-                            }
-                        }
-                        match &c.web_id_federation_data {
-                            None => self.webid.null(),
-                            Some(w) => {
-                                self.webid.valid.append_non_null();
-                                let f = &mut self.webid.f;
-                                s(
-                                    &mut f[ix!(WEBID, "federatedprovider")],
-                                    &w.federated_provider,
-                                );
-                                j(&mut f[ix!(WEBID, "attributes")], &w.attributes);
-                            }
-                        }
+                    Some(a) => {
+                        self.attr_valid.append_non_null();
+                        ls(&mut self.attr_mfa, &a.mfa_authenticated);
+                        self.attr_created.append_option(creation);
+                    }
+                }
+                match &c.session_issuer {
+                    None => self.issuer.null(),
+                    Some(i) => {
+                        self.issuer.valid.append_non_null();
+                        let f = &mut self.issuer.f;
+                        s(&mut f[ix!(ISSUER, "type")], &i.kind);
+                        s(&mut f[ix!(ISSUER, "principalid")], &i.principal_id);
+                        s(&mut f[ix!(ISSUER, "arn")], &i.arn);
+                        s(&mut f[ix!(ISSUER, "accountid")], &i.account_id);
+                        s(&mut f[ix!(ISSUER, "username")], &i.user_name);
+                    }
+                }
+                match &c.web_id_federation_data {
+                    None => self.webid.null(),
+                    Some(w) => {
+                        self.webid.valid.append_non_null();
+                        let f = &mut self.webid.f;
+                        s(
+                            &mut f[ix!(WEBID, "federatedprovider")],
+                            &w.federated_provider,
+                        );
+                        j(&mut f[ix!(WEBID, "attributes")], &w.attributes);
                     }
                 }
             }
         }
+    }
 
+    /// `resources`, `addendum` and `tlsdetails`.
+    fn push_parts(&mut self, r: &Record) {
         match &r.resources {
             None => self.res_valid.append_null(),
             Some(list) => {
@@ -423,16 +344,8 @@ impl Columns {
         }
     }
 
-    /// Build the batch of the rows pushed so far and start anew.
-    pub fn finish(&mut self) -> RecordBatch {
-        let schema = schema::events();
-        let field = |name: &str| -> DataType {
-            schema
-                .field_with_name(name)
-                .map(|f| f.data_type().clone())
-                .unwrap_or(DataType::Null)
-        };
-        let ui_fields = fields_of(&field("useridentity"));
+    /// The `useridentity` struct column of the rows pushed so far.
+    fn finish_identity(&mut self, ui_fields: Fields) -> ArrayRef {
         let sub = |fields: &Fields, name: &str| -> Fields {
             fields
                 .find(name)
@@ -486,7 +399,19 @@ impl Columns {
                 Arc::new(self.ui_credentialid.finish()) as ArrayRef,
             ),
         ]);
-        let useridentity = make_struct(ui_fields, ui_children, &mut self.ui.valid);
+        make_struct(ui_fields, ui_children, &mut self.ui.valid)
+    }
+
+    /// Build the batch of the rows pushed so far and start anew.
+    pub fn finish(&mut self) -> RecordBatch {
+        let schema = schema::events();
+        let field = |name: &str| -> DataType {
+            schema
+                .field_with_name(name)
+                .map(|f| f.data_type().clone())
+                .unwrap_or(DataType::Null)
+        };
+        let useridentity = self.finish_identity(fields_of(&field("useridentity")));
 
         let res_children = self.res.children();
         let res_struct = make_struct(schema::resource_fields(), res_children, &mut self.res.valid);

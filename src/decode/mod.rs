@@ -10,6 +10,7 @@
 //! The format is sniffed from the bytes (gzip magic `1f 8b`), never from the name.
 
 mod columns;
+mod group;
 mod gzip;
 mod reason;
 mod record;
