@@ -52,11 +52,13 @@ pub struct EvidenceArgs {
     /// The bundle's created time (RFC 3339); default SOURCE_DATE_EPOCH when set, else now.
     #[arg(long)]
     pub created: Option<String>,
-    /// Sign the manifest with this Ed25519 private key (PEM; see `trailglass keygen`).
+    /// Sign the manifest with this private key (PKCS#8 PEM): Ed25519 (see `trailglass keygen`),
+    /// or RSA 2048-4096 (RSASSA-PSS, SHA-256, 32-byte salt).
     #[arg(long, conflicts_with = "sign")]
     pub sign_key: Option<PathBuf>,
-    /// Sign the manifest with an asymmetric AWS KMS key: kms:KEY_ID_OR_ARN (ECC_NIST_P256;
-    /// needs kms:DescribeKey, kms:GetPublicKey and kms:Sign).
+    /// Sign the manifest with an asymmetric AWS KMS key: kms:KEY_ID_OR_ARN (ECC_NIST_P256 with
+    /// ECDSA_SHA_256, or RSA_2048/3072/4096 with RSASSA_PSS_SHA_256; needs kms:DescribeKey,
+    /// kms:GetPublicKey and kms:Sign).
     #[arg(long, value_name = "kms:KEY")]
     pub sign: Option<String>,
     /// Encrypt the finished bundle (a zip) under a KMS key: kms:KEY_ID_OR_ARN (envelope

@@ -21,7 +21,7 @@ use datafusion::common::{ParamValues, ScalarValue};
 use futures::StreamExt;
 
 use super::manifest::{
-    self, ConfigRef, EventsSummary, FileEntry, LakeRead, Manifest, QueryUse, SignerRef,
+    self, EventsSummary, FileEntry, FileRef, LakeRead, Manifest, QueryUse, SignerRef,
 };
 use super::name;
 use super::recipe;
@@ -1049,6 +1049,9 @@ ORDER BY s.key, o.etag",
     // 6. Configuration, recipe, key; then the manifest over all of them.
     let config_toml = plan.config.to_toml()?;
     stage.write("config.toml", config_toml.as_bytes())?;
+    let mut queries_json = serde_json::to_vec_pretty(&used_all)?;
+    queries_json.push(b'\n');
+    stage.write("queries.json", &queries_json)?;
     let public = plan.signer.as_ref().map(Signer::public);
     let fingerprint = public.as_ref().map(|k| k.fingerprint());
     let algorithm = public.as_ref().map(|k| k.algorithm()).transpose()?;
@@ -1079,11 +1082,14 @@ ORDER BY s.key, o.etag",
         created: plan.created.to_rfc3339_opts(SecondsFormat::Secs, true),
         subject,
         lake: plan.lake.clone(),
-        config: ConfigRef {
+        config: FileRef {
             file: "config.toml".into(),
             sha256: manifest::sha256_hex(config_toml.as_bytes()),
         },
-        queries: used_all,
+        queries: FileRef {
+            file: "queries.json".into(),
+            sha256: manifest::sha256_hex(&queries_json),
+        },
         events: events.clone(),
         signer: public.as_ref().zip(algorithm).map(|(k, alg)| SignerRef {
             algorithm: alg.into(),

@@ -15,6 +15,7 @@ pub const FILES: &[&str] = &[
     "SHA256SUMS",
     "VERIFY.txt",
     "config.toml",
+    "queries.json",
     "session.json",
     "sessions.json",
     "findings.json",
