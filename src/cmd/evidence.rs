@@ -65,6 +65,11 @@ pub struct EvidenceArgs {
     /// encryption, AES-256-GCM; needs kms:GenerateDataKey; `trailglass decrypt` undoes it).
     #[arg(long, value_name = "kms:KEY")]
     pub encrypt: Option<String>,
+    /// CloudTrail's digest-signing public keys (`aws cloudtrail list-public-keys` output, as
+    /// `validate-logs --public-keys` reads): the keys that signed the digests covering the
+    /// bundle's files are included as digest-public-keys.json.
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
 }
 
 /// `--created`, else `SOURCE_DATE_EPOCH`, else now (to the second).
@@ -120,6 +125,12 @@ pub fn run(args: &EvidenceArgs, cli: &Cli) -> Result<Exit> {
     let local = args.sign_key.as_deref().map(LocalKey::read).transpose()?;
     let kms_key = kms_arg("--sign", &args.sign)?;
     let encrypt_key = kms_arg("--encrypt", &args.encrypt)?;
+    let digest_keys = args
+        .public_keys
+        .as_deref()
+        .map(crate::integrity::keys::KeySet::load)
+        .transpose()
+        .map_err(|e| Error::Usage(format!("--public-keys: {e:#}")))?;
     let config = Config::load(cli.config.as_deref())?;
     let location = LakeLocation::parse(&cli.lake)?;
     let (rt, mut a) = open(cli, args.as_of)?;
@@ -152,6 +163,7 @@ pub fn run(args: &EvidenceArgs, cli: &Cli) -> Result<Exit> {
         config,
         signer,
         encrypt,
+        digest_keys,
     };
     let written = rt.block_on(bundle::write(&mut a, &plan))?;
     // Without --as-of the catalog read the tables as they were when it opened them; an ingest

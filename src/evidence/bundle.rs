@@ -58,6 +58,9 @@ pub struct Plan {
     pub signer: Option<Signer>,
     /// `--encrypt`: the finished bundle is written as a zip sealed under this data key.
     pub encrypt: Option<super::crypt::DataKey>,
+    /// `--public-keys`: CloudTrail's digest-signing keys (`list-public-keys` output); those that
+    /// signed the digests covering the bundle's files are written to `digest-public-keys.json`.
+    pub digest_keys: Option<crate::integrity::keys::KeySet>,
 }
 
 /// What was written.
@@ -952,23 +955,73 @@ WHERE f.session_id IN (SELECT session_id FROM tg_bundle_sessions)
         ],
     )?;
     register_batches(&a.ctx, "tg_bundle_sources", schema, vec![srcb])?;
-    let (_, objs) = st
-        .collect(
-            "sources.json",
-            "SELECT s.key, o.bucket, o.etag, o.size, o.sha256, s.records
+    // Digest validation (`validate-logs`, SPEC §12) as the lake's `integrity` table last
+    // recorded it for each file; a lake that has no such table (made before it existed) has
+    // nothing to say, and every file is `unknown`.
+    let integrity = match run_statement(
+        &a.ctx,
+        "SELECT max(batch) AS run FROM integrity",
+        &ParamValues::Map(Default::default()),
+    )
+    .await
+    {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::info!(error = %format!("{e:#}"), "no integrity table: digest status unknown");
+            false
+        }
+    };
+    let sql = if integrity {
+        "WITH latest AS (
+  SELECT key, status, digest, batch, validated_at,
+         row_number() OVER (PARTITION BY key ORDER BY batch DESC) AS n
+  FROM integrity WHERE kind = 'log'
+)
+SELECT s.key, o.bucket, o.etag, o.size, o.sha256, s.records,
+       coalesce(l.status, 'unknown') AS digest_status,
+       l.batch AS validation_run, l.validated_at,
+       l.digest AS digest_key, d.status AS digest_key_status,
+       d.fingerprint AS digest_public_key_fingerprint
+FROM tg_bundle_sources s
+LEFT JOIN objects o ON o.key = s.key
+LEFT JOIN latest l ON l.key = s.key AND l.n = 1
+LEFT JOIN integrity d ON d.kind = 'digest' AND d.key = l.digest AND d.batch = l.batch
+ORDER BY s.key, o.etag"
+    } else {
+        "SELECT s.key, o.bucket, o.etag, o.size, o.sha256, s.records, 'unknown' AS digest_status
 FROM tg_bundle_sources s LEFT JOIN objects o ON o.key = s.key
-ORDER BY s.key, o.etag",
-            &[],
-        )
-        .await?;
+ORDER BY s.key, o.etag"
+    };
+    let (_, objs) = st.collect("sources.json", sql, &[]).await?;
     let mut srows = rows_json(&objs)?;
+    let mut fingerprints = std::collections::BTreeSet::new();
     for r in &mut srows {
         if let Some(o) = r.as_object_mut() {
-            // Digest validation (SPEC §12) does not exist yet: nothing is claimed.
-            o.insert("digest_status".into(), "unknown".into());
+            // The digest that lists the file, with its own verdict and the key that signed it.
+            let key = o.remove("digest_key");
+            let status = o.remove("digest_key_status");
+            let fp = o.remove("digest_public_key_fingerprint");
+            let digests = match key {
+                Some(serde_json::Value::String(k)) => {
+                    if let Some(f) = fp.as_ref().and_then(|f| f.as_str()) {
+                        fingerprints.insert(f.to_string());
+                    }
+                    serde_json::json!([{ "key": k, "status": status, "public_key_fingerprint": fp }])
+                }
+                _ => serde_json::json!([]),
+            };
+            o.insert("digests".into(), digests);
         }
     }
     stage.write("sources.json", &pretty(&serde_json::Value::Array(srows))?)?;
+    if let Some(keys) = &plan.digest_keys
+        && !fingerprints.is_empty()
+    {
+        stage.write(
+            "digest-public-keys.json",
+            &digest_keys(keys, &fingerprints)?,
+        )?;
+    }
 
     // 5. The timeline: the catalog's session_timeline for each session, findings marked.
     let ids: Vec<String> = selected
@@ -1161,6 +1214,31 @@ ORDER BY s.key, o.etag",
         findings: n_findings,
         signer: fingerprint,
     })
+}
+
+/// The keys named by `fingerprints`, as `list-public-keys` output (what `validate-logs
+/// --public-keys` reads, so the check can be repeated from the bundle); a key missing from the
+/// file is an error, never a silently shorter list.
+fn digest_keys(
+    keys: &crate::integrity::keys::KeySet,
+    fingerprints: &std::collections::BTreeSet<String>,
+) -> Result<Vec<u8>> {
+    use base64::Engine;
+    let mut list = Vec::new();
+    for fp in fingerprints {
+        let k = keys.find(fp, None, 0.0).ok_or_else(|| {
+            Error::Usage(format!(
+                "--public-keys has no key with fingerprint {fp}, which signed digests covering this bundle's files"
+            ))
+        })?;
+        list.push(serde_json::json!({
+            "Fingerprint": k.fingerprint,
+            "Value": base64::engine::general_purpose::STANDARD.encode(&k.der),
+            "ValidityStartTime": k.valid_from,
+            "ValidityEndTime": k.valid_to,
+        }));
+    }
+    pretty(&serde_json::json!({ "PublicKeyList": list }))
 }
 
 /// The window of the approval a session row names: the row of `approvals.csv` with its ticket

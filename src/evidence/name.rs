@@ -22,6 +22,7 @@ pub const FILES: &[&str] = &[
     "events.jsonl",
     "events.parquet",
     "sources.json",
+    "digest-public-keys.json",
     "timeline.csv",
     "timeline.html",
 ];

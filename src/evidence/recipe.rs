@@ -21,6 +21,11 @@ What proves what:
 - manifest.json lists every file with its size and SHA-256, and records how the bundle was
   made (lake versions, the digests of config.toml and of queries.json, which holds the SQL
   run and its bound parameters).
+- sources.json names every CloudTrail log file a record came from (key, etag, SHA-256) and,
+  once `trailglass validate-logs` has checked the lake, its digest-validation status and the
+  digest that lists it, with that digest's own status and signing key's fingerprint (unknown
+  before); digest-public-keys.json, when present, holds those keys as
+  `aws cloudtrail list-public-keys` prints them.
 - SHA256SUMS holds the same hashes in the format `sha256sum -c` reads; manifest.json holds
   the SHA-256 of SHA256SUMS (\"sha256sums\"), so checking the manifest covers it.
 ",
