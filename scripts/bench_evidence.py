@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Evidence bundle benchmark (issue 19): one break-glass session of 100,000 actions.
 
-    python3 scripts/bench_evidence.py [--actions 100000] [--runs 3] [--bin PATH]
+    python3 scripts/bench_evidence.py [BINARY] [--actions 100000] [--runs 3]
+
+BINARY (or --bin BINARY) is the trailglass to measure; the default is the release build.
 
 The trail is the bundled sample (testdata/sample/trail) plus, for its role session with MFA
 (e5c218bb58e4ea8a), ACTIONS more actions: copies of one of its read-only calls with new event ids
@@ -70,8 +72,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--actions", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("binary", nargs="?", help="the trailglass binary (default: the release build)")
     ap.add_argument("--bin", default=bench_ingest.BIN)
     a = ap.parse_args()
+    if a.binary:
+        a.bin = os.path.abspath(a.binary)
     if a.bin == bench_ingest.BIN:
         bench_ingest.ensure_binary()
     trail = os.path.join(DATA, f"evidence-trail-{a.actions}")
@@ -96,8 +101,8 @@ def main():
     # The sample session's own 13 actions and its entry, plus the added ones.
     if lines != a.actions + 14:
         sys.exit(f"events.jsonl has {lines} records, expected {a.actions + 14}")
-    print(f"evidence, session of {a.actions + 13} actions: {best[0]:.2f} s, "
-          f"peak RSS {best[1] / 2**20:.0f} MiB ({os.path.basename(a.bin)} at {a.bin}); "
+    print(f"evidence, session of {a.actions + 13} actions: wall time {best[0]:.2f} s, "
+          f"peak RSS {best[1] / 2**20:.0f} MiB ({a.bin}); "
           f"events.jsonl {os.path.getsize(os.path.join(out, 'events.jsonl')) / 2**20:.0f} MiB")
 
 

@@ -271,6 +271,7 @@ fn evidence(
         config,
         signer: None,
         encrypt: None,
+        digest_keys: None,
     };
     writeln!(
         out,

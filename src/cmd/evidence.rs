@@ -52,17 +52,24 @@ pub struct EvidenceArgs {
     /// The bundle's created time (RFC 3339); default SOURCE_DATE_EPOCH when set, else now.
     #[arg(long)]
     pub created: Option<String>,
-    /// Sign the manifest with this Ed25519 private key (PEM; see `trailglass keygen`).
+    /// Sign the manifest with this private key (PKCS#8 PEM): Ed25519 (see `trailglass keygen`),
+    /// or RSA 2048-4096 (RSASSA-PSS, SHA-256, 32-byte salt).
     #[arg(long, conflicts_with = "sign")]
     pub sign_key: Option<PathBuf>,
-    /// Sign the manifest with an asymmetric AWS KMS key: kms:KEY_ID_OR_ARN (ECC_NIST_P256;
-    /// needs kms:DescribeKey, kms:GetPublicKey and kms:Sign).
+    /// Sign the manifest with an asymmetric AWS KMS key: kms:KEY_ID_OR_ARN (ECC_NIST_P256 with
+    /// ECDSA_SHA_256, or RSA_2048/3072/4096 with RSASSA_PSS_SHA_256; needs kms:DescribeKey,
+    /// kms:GetPublicKey and kms:Sign).
     #[arg(long, value_name = "kms:KEY")]
     pub sign: Option<String>,
     /// Encrypt the finished bundle (a zip) under a KMS key: kms:KEY_ID_OR_ARN (envelope
     /// encryption, AES-256-GCM; needs kms:GenerateDataKey; `trailglass decrypt` undoes it).
     #[arg(long, value_name = "kms:KEY")]
     pub encrypt: Option<String>,
+    /// CloudTrail's digest-signing public keys (`aws cloudtrail list-public-keys` output, as
+    /// `validate-logs --public-keys` reads): the keys that signed the digests covering the
+    /// bundle's files are included as digest-public-keys.json.
+    #[arg(long, value_name = "FILE")]
+    pub public_keys: Option<PathBuf>,
 }
 
 /// `--created`, else `SOURCE_DATE_EPOCH`, else now (to the second).
@@ -118,6 +125,12 @@ pub fn run(args: &EvidenceArgs, cli: &Cli) -> Result<Exit> {
     let local = args.sign_key.as_deref().map(LocalKey::read).transpose()?;
     let kms_key = kms_arg("--sign", &args.sign)?;
     let encrypt_key = kms_arg("--encrypt", &args.encrypt)?;
+    let digest_keys = args
+        .public_keys
+        .as_deref()
+        .map(crate::integrity::keys::KeySet::load)
+        .transpose()
+        .map_err(|e| Error::Usage(format!("--public-keys: {e:#}")))?;
     let config = Config::load(cli.config.as_deref())?;
     let location = LakeLocation::parse(&cli.lake)?;
     let (rt, mut a) = open(cli, args.as_of)?;
@@ -150,6 +163,7 @@ pub fn run(args: &EvidenceArgs, cli: &Cli) -> Result<Exit> {
         config,
         signer,
         encrypt,
+        digest_keys,
     };
     let written = rt.block_on(bundle::write(&mut a, &plan))?;
     // Without --as-of the catalog read the tables as they were when it opened them; an ingest

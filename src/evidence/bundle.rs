@@ -7,7 +7,7 @@
 //! order, to `events.jsonl`: what is held in memory is one small index entry per record (its id,
 //! time, and where its text is in the spool), never the records.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -21,7 +21,7 @@ use datafusion::common::{ParamValues, ScalarValue};
 use futures::StreamExt;
 
 use super::manifest::{
-    self, ConfigRef, EventsSummary, FileEntry, LakeRead, Manifest, QueryUse, SignerRef,
+    self, EventsSummary, FileEntry, FileRef, LakeRead, Manifest, QueryUse, SignerRef,
 };
 use super::name;
 use super::recipe;
@@ -58,6 +58,9 @@ pub struct Plan {
     pub signer: Option<Signer>,
     /// `--encrypt`: the finished bundle is written as a zip sealed under this data key.
     pub encrypt: Option<super::crypt::DataKey>,
+    /// `--public-keys`: CloudTrail's digest-signing keys (`list-public-keys` output); those that
+    /// signed the digests covering the bundle's files are written to `digest-public-keys.json`.
+    pub digest_keys: Option<crate::integrity::keys::KeySet>,
 }
 
 /// What was written.
@@ -237,6 +240,11 @@ fn rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
+/// The `dt` partition of `t` (the lake partitions `events` by the event's UTC day).
+fn day(t: DateTime<Utc>) -> ScalarValue {
+    ScalarValue::Utf8(Some(t.format("%Y-%m-%d").to_string()))
+}
+
 fn ts(t: DateTime<Utc>) -> ScalarValue {
     ScalarValue::TimestampMicrosecond(Some(t.timestamp_micros()), Some("UTC".into()))
 }
@@ -294,6 +302,23 @@ impl Statements<'_> {
             .map_err(flat)?;
         let schema = Arc::new(df.schema().as_arrow().clone());
         Ok((schema, df.execute_stream().await.map_err(flat)?))
+    }
+
+    /// Run a statement with these bound values and hand `f` each row as JSON, one batch
+    /// converted at a time.
+    async fn each_row(
+        &self,
+        sql: &str,
+        bound: &ParamValues,
+        mut f: impl FnMut(&serde_json::Value) -> Result<()>,
+    ) -> Result<()> {
+        let (_, mut stream) = self.run_stream(sql, bound.clone()).await?;
+        while let Some(b) = stream.next().await {
+            for r in rows_json(&[b.map_err(flat)?])? {
+                f(&r)?;
+            }
+        }
+        Ok(())
     }
 
     async fn collect(
@@ -393,6 +418,38 @@ pub fn compact_json(raw: &str) -> String {
     out
 }
 
+/// `tg_bundle_event(id)`: whether `id` is one of the bundle's event ids (those of the statement
+/// "the event ids of the sessions"). A filter rather than a join: the scan applies it while
+/// decoding, so only the bundle's records have their text decoded, and nothing is built from
+/// the events side (a hash join may pick it as its build side and hold every record).
+fn register_id_filter(ctx: &datafusion::prelude::SessionContext, ids: HashSet<String>) {
+    use datafusion::logical_expr::{ColumnarValue, Volatility, create_udf};
+    let ids = Arc::new(ids);
+    let f = move |args: &[ColumnarValue]| -> datafusion::error::Result<ColumnarValue> {
+        let [arg] = args else {
+            return Err(datafusion::error::DataFusionError::Plan(
+                "tg_bundle_event takes one argument".into(),
+            ));
+        };
+        let arr = arg.to_array(1)?;
+        let arr = arrow::compute::cast(&arr, &DataType::Utf8)?;
+        let ids = &ids;
+        let out: arrow::array::BooleanArray = arr
+            .as_string::<i32>()
+            .iter()
+            .map(|v| Some(v.is_some_and(|v| ids.contains(v))))
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(out)))
+    };
+    ctx.register_udf(create_udf(
+        "tg_bundle_event",
+        vec![DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(f),
+    ));
+}
+
 /// One chosen copy of a record, located in the spool.
 struct Chosen {
     /// (delivery stamp, object key, record index): the smallest is the first delivered copy.
@@ -422,30 +479,27 @@ async fn write_events(
         ids.iter().map(|(_, t)| *t).min(),
         ids.iter().map(|(_, t)| *t).max(),
     ) {
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "eventid",
-            DataType::Utf8,
-            false,
-        )]));
-        let col = StringArray::from_iter_values(ids.iter().map(|(id, _)| id.as_str()));
-        let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(col)])?;
-        register_batches(&st.a.ctx, "tg_bundle_ids", schema, vec![batch])?;
+        register_id_filter(&st.a.ctx, ids.iter().map(|(id, _)| id.clone()).collect());
         // The bounds only prune files; an entry event lies at its session's start, well inside.
-        let day = 86_400_000_000i64;
-        let from = DateTime::from_timestamp_micros(lo - day).unwrap_or_default();
-        let to = DateTime::from_timestamp_micros(hi + day).unwrap_or_default();
+        let one_day = 86_400_000_000i64;
+        let from = DateTime::from_timestamp_micros(lo - one_day).unwrap_or_default();
+        let to = DateTime::from_timestamp_micros(hi + one_day).unwrap_or_default();
         let sql =
             "SELECT coalesce(e.eventid, concat(e._source, '#', CAST(e._record AS VARCHAR))) AS id,
        e.eventtime, e._source, e._record, e._raw
 FROM events e
-WHERE e.eventtime >= $from AND e.eventtime <= $to
-  AND coalesce(e.eventid, concat(e._source, '#', CAST(e._record AS VARCHAR)))
-      IN (SELECT eventid FROM tg_bundle_ids)";
+WHERE e.dt >= $from_day AND e.dt <= $to_day AND e.eventtime >= $from AND e.eventtime <= $to
+  AND tg_bundle_event(coalesce(e.eventid, concat(e._source, '#', CAST(e._record AS VARCHAR))))";
         let (_, mut stream) = st
             .stream(
                 "events.jsonl (every delivered copy; the first delivered is written)",
                 sql,
-                &[("from", ts(from)), ("to", ts(to))],
+                &[
+                    ("from", ts(from)),
+                    ("to", ts(to)),
+                    ("from_day", day(from)),
+                    ("to_day", day(to)),
+                ],
             )
             .await?;
         while let Some(b) = stream.next().await {
@@ -901,26 +955,73 @@ WHERE f.session_id IN (SELECT session_id FROM tg_bundle_sessions)
         ],
     )?;
     register_batches(&a.ctx, "tg_bundle_sources", schema, vec![srcb])?;
-    let (_, objs) = st
-        .collect(
-            "sources.json",
-            "SELECT s.key, o.bucket, o.etag, o.size, o.sha256, s.records
+    // Digest validation (`validate-logs`, SPEC §12) as the lake's `integrity` table last
+    // recorded it for each file; a lake that has no such table (made before it existed) has
+    // nothing to say, and every file is `unknown`.
+    let integrity = match run_statement(
+        &a.ctx,
+        "SELECT max(batch) AS run FROM integrity",
+        &ParamValues::Map(Default::default()),
+    )
+    .await
+    {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::info!(error = %format!("{e:#}"), "no integrity table: digest status unknown");
+            false
+        }
+    };
+    let sql = if integrity {
+        "WITH latest AS (
+  SELECT key, status, digest, batch, validated_at,
+         row_number() OVER (PARTITION BY key ORDER BY batch DESC) AS n
+  FROM integrity WHERE kind = 'log'
+)
+SELECT s.key, o.bucket, o.etag, o.size, o.sha256, s.records,
+       coalesce(l.status, 'unknown') AS digest_status,
+       l.batch AS validation_run, l.validated_at,
+       l.digest AS digest_key, d.status AS digest_key_status,
+       d.fingerprint AS digest_public_key_fingerprint
+FROM tg_bundle_sources s
+LEFT JOIN objects o ON o.key = s.key
+LEFT JOIN latest l ON l.key = s.key AND l.n = 1
+LEFT JOIN integrity d ON d.kind = 'digest' AND d.key = l.digest AND d.batch = l.batch
+ORDER BY s.key, o.etag"
+    } else {
+        "SELECT s.key, o.bucket, o.etag, o.size, o.sha256, s.records, 'unknown' AS digest_status
 FROM tg_bundle_sources s LEFT JOIN objects o ON o.key = s.key
-ORDER BY s.key, o.etag",
-            &[],
-        )
-        .await?;
+ORDER BY s.key, o.etag"
+    };
+    let (_, objs) = st.collect("sources.json", sql, &[]).await?;
     let mut srows = rows_json(&objs)?;
+    let mut fingerprints = std::collections::BTreeSet::new();
     for r in &mut srows {
         if let Some(o) = r.as_object_mut() {
-            // Digest validation (SPEC §12) does not exist yet: nothing is claimed.
-            o.insert("digest_status".into(), "unknown".into());
+            // The digest that lists the file, with its own verdict and the key that signed it.
+            let key = o.remove("digest_key");
+            let status = o.remove("digest_key_status");
+            let fp = o.remove("digest_public_key_fingerprint");
+            let digests = match key {
+                Some(serde_json::Value::String(k)) => {
+                    if let Some(f) = fp.as_ref().and_then(|f| f.as_str()) {
+                        fingerprints.insert(f.to_string());
+                    }
+                    serde_json::json!([{ "key": k, "status": status, "public_key_fingerprint": fp }])
+                }
+                _ => serde_json::json!([]),
+            };
+            o.insert("digests".into(), digests);
         }
     }
     stage.write("sources.json", &pretty(&serde_json::Value::Array(srows))?)?;
-
-    let mut bundle_sql = std::mem::take(&mut st.used);
-    drop(st);
+    if let Some(keys) = &plan.digest_keys
+        && !fingerprints.is_empty()
+    {
+        stage.write(
+            "digest-public-keys.json",
+            &digest_keys(keys, &fingerprints)?,
+        )?;
+    }
 
     // 5. The timeline: the catalog's session_timeline for each session, findings marked.
     let ids: Vec<String> = selected
@@ -961,51 +1062,46 @@ ORDER BY s.key, o.etag",
         html.write_all(timeline::NO_SESSIONS.as_bytes())?;
     }
     let mut timeline_params = BTreeMap::new();
+    // Run as the catalog would (`requires: sessions`, built above), but streamed: the rows are
+    // read three times (time span, marks on the axis, then the table and timeline.csv), never
+    // held.
+    let [(_, tsql)] = tq.steps.as_slice() else {
+        bail!(
+            "queries/{}: session_timeline must be one statement",
+            tq.path
+        );
+    };
     for (n, id) in ids.iter().enumerate() {
-        let (_, tl) = a
-            .run("session_timeline", &[("session_id".into(), id.clone())])
-            .await?;
+        let bound = tq.bind(&[("session_id".into(), id.clone())])?;
         timeline_params.insert(format!("session_id[{n}]"), id.clone());
         let srow = session_rows
             .iter()
             .find(|r| r["session_id"].as_str() == Some(id.as_str()))
             .cloned()
             .unwrap_or_default();
-        // Three passes over the session's rows, each converting one batch at a time: their
-        // time span, their marks on the axis, then the table (and timeline.csv).
         let mut times = None;
         let mut n = 0;
-        for b in &tl {
-            let rows = rows_json(std::slice::from_ref(b))?;
-            n += rows.len();
-            let t = timeline::span(
-                rows.iter()
-                    .filter_map(|r| timeline::parse_time(&r["eventtime"])),
-            );
-            times = timeline::span(times.into_iter().chain(t).flat_map(|(x, y)| [x, y]));
-        }
+        st.each_row(tsql, &bound, |r| {
+            n += 1;
+            let t = timeline::parse_time(&r["eventtime"]);
+            times = timeline::span(times.into_iter().flat_map(|(x, y)| [x, y]).chain(t));
+            Ok(())
+        })
+        .await?;
         html.write_all(
             timeline::section_head(&srow, approval_window(&plan.config, &srow), times, n)
                 .as_bytes(),
         )?;
         let mut i = 0;
-        for b in &tl {
-            for r in rows_json(std::slice::from_ref(b))? {
-                html.write_all(timeline::mark(&srow, times, i, &r, &flagged).as_bytes())?;
-                i += 1;
-            }
-        }
+        st.each_row(tsql, &bound, |r| {
+            html.write_all(timeline::mark(&srow, times, i, r, &flagged).as_bytes())?;
+            i += 1;
+            Ok(())
+        })
+        .await?;
         html.write_all(timeline::AXIS_END.as_bytes())?;
-        for r in tl
-            .iter()
-            .map(|b| rows_json(std::slice::from_ref(b)))
-            .flat_map(|rows| match rows {
-                Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
-                Err(e) => vec![Err(e)],
-            })
-        {
-            let r = r?;
-            html.write_all(timeline::row(&r, &flagged).as_bytes())?;
+        st.each_row(tsql, &bound, |r| {
+            html.write_all(timeline::row(r, &flagged).as_bytes())?;
             let eid = r["eventid"].as_str().unwrap_or_default();
             let rules = flagged.get(eid).map(|v| v.join(" ")).unwrap_or_default();
             let mut fields = vec![id.clone()];
@@ -1030,12 +1126,16 @@ ORDER BY s.key, o.etag",
             let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
             csv.write_all(line.join(",").as_bytes())?;
             csv.write_all(b"\n")?;
-        }
+            Ok(())
+        })
+        .await?;
         html.write_all(timeline::SECTION_END.as_bytes())?;
     }
     finish(csv)?;
     html.write_all(timeline::TAIL.as_bytes())?;
     finish(html)?;
+    let mut bundle_sql = std::mem::take(&mut st.used);
+    drop(st);
     let mut used_all = used;
     used_all.append(&mut bundle_sql);
     used_all.push(QueryUse {
@@ -1049,6 +1149,9 @@ ORDER BY s.key, o.etag",
     // 6. Configuration, recipe, key; then the manifest over all of them.
     let config_toml = plan.config.to_toml()?;
     stage.write("config.toml", config_toml.as_bytes())?;
+    let mut queries_json = serde_json::to_vec_pretty(&used_all)?;
+    queries_json.push(b'\n');
+    stage.write("queries.json", &queries_json)?;
     let public = plan.signer.as_ref().map(Signer::public);
     let fingerprint = public.as_ref().map(|k| k.fingerprint());
     let algorithm = public.as_ref().map(|k| k.algorithm()).transpose()?;
@@ -1079,11 +1182,14 @@ ORDER BY s.key, o.etag",
         created: plan.created.to_rfc3339_opts(SecondsFormat::Secs, true),
         subject,
         lake: plan.lake.clone(),
-        config: ConfigRef {
+        config: FileRef {
             file: "config.toml".into(),
             sha256: manifest::sha256_hex(config_toml.as_bytes()),
         },
-        queries: used_all,
+        queries: FileRef {
+            file: "queries.json".into(),
+            sha256: manifest::sha256_hex(&queries_json),
+        },
         events: events.clone(),
         signer: public.as_ref().zip(algorithm).map(|(k, alg)| SignerRef {
             algorithm: alg.into(),
@@ -1108,6 +1214,31 @@ ORDER BY s.key, o.etag",
         findings: n_findings,
         signer: fingerprint,
     })
+}
+
+/// The keys named by `fingerprints`, as `list-public-keys` output (what `validate-logs
+/// --public-keys` reads, so the check can be repeated from the bundle); a key missing from the
+/// file is an error, never a silently shorter list.
+fn digest_keys(
+    keys: &crate::integrity::keys::KeySet,
+    fingerprints: &std::collections::BTreeSet<String>,
+) -> Result<Vec<u8>> {
+    use base64::Engine;
+    let mut list = Vec::new();
+    for fp in fingerprints {
+        let k = keys.find(fp, None, 0.0).ok_or_else(|| {
+            Error::Usage(format!(
+                "--public-keys has no key with fingerprint {fp}, which signed digests covering this bundle's files"
+            ))
+        })?;
+        list.push(serde_json::json!({
+            "Fingerprint": k.fingerprint,
+            "Value": base64::engine::general_purpose::STANDARD.encode(&k.der),
+            "ValidityStartTime": k.valid_from,
+            "ValidityEndTime": k.valid_to,
+        }));
+    }
+    pretty(&serde_json::json!({ "PublicKeyList": list }))
 }
 
 /// The window of the approval a session row names: the row of `approvals.csv` with its ticket

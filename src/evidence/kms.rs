@@ -1,6 +1,7 @@
 //! Signing with an asymmetric AWS KMS key (`--sign kms:KEY_ID_OR_ARN`): ECC_NIST_P256 with
-//! ECDSA_SHA_256. The private key never leaves KMS; the public key comes from `kms:GetPublicKey`
-//! and is written as `manifest.pub`, so `verify` (and `openssl dgst`) check offline.
+//! ECDSA_SHA_256, or RSA_2048/3072/4096 with RSASSA_PSS_SHA_256 (SHA-256, MGF1-SHA-256, a 32-byte
+//! salt). The private key never leaves KMS; the public key comes from `kms:GetPublicKey` and is
+//! written as `manifest.pub`, so `verify` (and `openssl dgst`) check offline.
 //!
 //! Everything that can refuse is asked before the bundle is written (`kms:DescribeKey` for the
 //! key's state and use, `kms:GetPublicKey`); `kms:Sign` comes last, and when it fails the
@@ -28,6 +29,7 @@ pub struct KmsSigner {
     /// The key's ARN (as KMS names it), for messages.
     pub arn: String,
     pub public: PublicKey,
+    algorithm: SigningAlgorithmSpec,
 }
 
 /// The sentence for a failed KMS call on `key`, needing `permission`.
@@ -152,13 +154,19 @@ impl KmsSigner {
         let client = client().await;
         let meta = describe(&client, key, "kms:Sign", KeyUsageType::SignVerify).await?;
         let arn = meta.arn().unwrap_or(key).to_string();
-        if meta.key_spec() != Some(&KeySpec::EccNistP256) {
-            return Err(Error::Usage(format!(
-                "the KMS key {arn} is {}: --sign needs an ECC_NIST_P256 key",
-                meta.key_spec().map_or("?", |s| s.as_str()),
-            ))
-            .into());
-        }
+        let (algorithm, public_alg) = match meta.key_spec() {
+            Some(KeySpec::EccNistP256) => (SigningAlgorithmSpec::EcdsaSha256, "ecdsa-p256-sha256"),
+            Some(KeySpec::Rsa2048 | KeySpec::Rsa3072 | KeySpec::Rsa4096) => {
+                (SigningAlgorithmSpec::RsassaPssSha256, "rsa-pss-sha256")
+            }
+            other => {
+                return Err(Error::Usage(format!(
+                    "the KMS key {arn} is {}: --sign needs an ECC_NIST_P256 or RSA (2048, 3072, 4096) key",
+                    other.map_or("?", |s| s.as_str()),
+                ))
+                .into());
+            }
+        };
         let p = client
             .get_public_key()
             .key_id(&arn)
@@ -171,18 +179,23 @@ impl KmsSigner {
         let public = PublicKey {
             spki: der.as_ref().to_vec(),
         };
-        if public.algorithm()? != "ecdsa-p256-sha256" {
-            return Err(Error::Usage(format!("the KMS key {arn} is not a P-256 key")).into());
+        if public.algorithm()? != public_alg {
+            return Err(Error::Usage(format!(
+                "the public key of the KMS key {arn} is not the {public_alg} key its key spec says"
+            ))
+            .into());
         }
         Ok(KmsSigner {
             client,
             arn,
             public,
+            algorithm,
         })
     }
 
-    /// An ECDSA P-256 signature (DER) over SHA-256 of `msg`: the same signature whether KMS
-    /// is sent the message (RAW, at most 4 KiB) or its SHA-256 (DIGEST, for longer ones).
+    /// A signature over SHA-256 of `msg` (ECDSA P-256 in DER, or RSASSA-PSS): the same whether KMS
+    /// is sent the message (RAW, at most 4 KiB: a session's manifest, whose SQL is in
+    /// `queries.json`) or its SHA-256 (DIGEST, for longer ones such as a period's).
     pub async fn sign(&self, msg: &[u8]) -> Result<Vec<u8>> {
         let (message, kind) = if msg.len() <= RAW_MAX {
             (msg.to_vec(), MessageType::Raw)
@@ -195,7 +208,7 @@ impl KmsSigner {
             .key_id(&self.arn)
             .message(Blob::new(message))
             .message_type(kind)
-            .signing_algorithm(SigningAlgorithmSpec::EcdsaSha256)
+            .signing_algorithm(self.algorithm.clone())
             .send()
             .await
             .map_err(|e| refusal(&e, &self.arn, "kms:Sign"))?;

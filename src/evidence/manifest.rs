@@ -15,8 +15,9 @@ use sha2::{Digest, Sha256};
 
 /// The value of `format`.
 pub const FORMAT: &str = "trailglass-evidence";
-/// The value of `format_version`; `verify` refuses others.
-pub const FORMAT_VERSION: u32 = 1;
+/// The value of `format_version`; `verify` reads this one and the earlier ones (the part it
+/// relies on has not changed): 2 moved the SQL out of the manifest into `queries.json`.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// One file of the bundle.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -37,9 +38,9 @@ pub struct LakeRead {
     pub table_versions: BTreeMap<String, i64>,
 }
 
-/// The configuration the catalog ran with.
+/// A file of the bundle the manifest points to (the configuration, the SQL), with its hash.
 #[derive(Debug, Clone, Serialize)]
-pub struct ConfigRef {
+pub struct FileRef {
     pub file: String,
     pub sha256: String,
 }
@@ -90,8 +91,10 @@ pub struct Manifest {
     pub created: String,
     pub subject: serde_json::Value,
     pub lake: LakeRead,
-    pub config: ConfigRef,
-    pub queries: Vec<QueryUse>,
+    pub config: FileRef,
+    /// The SQL and bound parameters, in `queries.json` (a list of [`QueryUse`]): kept out of
+    /// the manifest so that it stays small enough for `kms:Sign` to take whole (4 KiB).
+    pub queries: FileRef,
     pub events: EventsSummary,
     pub signer: Option<SignerRef>,
     /// SHA-256 of `SHA256SUMS`: ties that file (which `sha256sum -c` reads) to the signed

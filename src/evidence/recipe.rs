@@ -8,7 +8,7 @@ pub const SCRIPT_BEGIN: &str = "---8<--- check.sh (POSIX sh; run it inside the b
 pub const SCRIPT_END: &str = "---8<---";
 
 /// The text of `VERIFY.txt`; `signer` is the key's SHA-256 fingerprint and algorithm
-/// (`ed25519`, `ecdsa-p256-sha256`) for a signed bundle.
+/// (`ed25519`, `ecdsa-p256-sha256`, `rsa-pss-sha256`) for a signed bundle.
 pub fn verify_txt(signer: Option<(&str, &str)>) -> String {
     let mut t = String::from(
         "How to check this evidence bundle without trailglass
@@ -19,12 +19,23 @@ later. A .zip bundle is unpacked first (`unzip -d bundle bundle.zip`, then `cd b
 
 What proves what:
 - manifest.json lists every file with its size and SHA-256, and records how the bundle was
-  made (lake versions, configuration digest, the SQL and its bound parameters).
+  made (lake versions, the digests of config.toml and of queries.json, which holds the SQL
+  run and its bound parameters).
+- sources.json names every CloudTrail log file a record came from (key, etag, SHA-256) and,
+  once `trailglass validate-logs` has checked the lake, its digest-validation status and the
+  digest that lists it, with that digest's own status and signing key's fingerprint (unknown
+  before); digest-public-keys.json, when present, holds those keys as
+  `aws cloudtrail list-public-keys` prints them.
 - SHA256SUMS holds the same hashes in the format `sha256sum -c` reads; manifest.json holds
   the SHA-256 of SHA256SUMS (\"sha256sums\"), so checking the manifest covers it.
 ",
     );
     let (check, kind, ok) = match signer {
+        Some((_, "rsa-pss-sha256")) => (
+            "openssl dgst -sha256 -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:32 -verify manifest.pub -signature manifest.sig manifest.json",
+            "an RSASSA-PSS signature (SHA-256, MGF1 with SHA-256, 32-byte salt: AWS KMS's\n  RSASSA_PSS_SHA_256)",
+            "Verified OK",
+        ),
         Some((_, "ecdsa-p256-sha256")) => (
             "openssl dgst -sha256 -verify manifest.pub -signature manifest.sig manifest.json",
             "an ECDSA P-256 / SHA-256 signature (DER, made by AWS KMS)",

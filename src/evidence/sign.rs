@@ -1,10 +1,12 @@
-//! Signing `manifest.json`: a local Ed25519 key (`trailglass keygen`), verified offline.
+//! Signing `manifest.json` and checking it offline: a local key (Ed25519 from `trailglass
+//! keygen`, or an RSA key of the organisation's), or a KMS key (ECDSA P-256 or RSA).
 //!
 //! Formats are the ones OpenSSL reads, so an auditor needs nothing of trailglass: the private key
 //! is PKCS#8 PEM (`PRIVATE KEY`), the public key SubjectPublicKeyInfo PEM (`PUBLIC KEY`), and
-//! `manifest.sig` holds the raw 64-byte Ed25519 signature over the exact bytes of
-//! `manifest.json` (`openssl pkeyutl -verify -pubin -inkey manifest.pub -rawin -in manifest.json
-//! -sigfile manifest.sig`).
+//! `manifest.sig` holds the signature over the exact bytes of `manifest.json`: raw 64 bytes for
+//! Ed25519 (`openssl pkeyutl -verify -pubin -inkey manifest.pub -rawin -in manifest.json
+//! -sigfile manifest.sig`), DER for ECDSA P-256 / SHA-256, and for RSA the RSASSA-PSS signature
+//! with SHA-256, MGF1-SHA-256 and a 32-byte salt, the parameters of KMS's RSASSA_PSS_SHA_256.
 
 use std::io::Write;
 use std::path::Path;
@@ -12,7 +14,8 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use base64::Engine;
 use ring::signature::{
-    ECDSA_P256_SHA256_ASN1, ED25519, Ed25519KeyPair, KeyPair, UnparsedPublicKey,
+    ECDSA_P256_SHA256_ASN1, ED25519, Ed25519KeyPair, KeyPair, RSA_PSS_2048_8192_SHA256,
+    RSA_PSS_SHA256, RsaKeyPair, UnparsedPublicKey,
 };
 
 use crate::error::Error;
@@ -80,7 +83,7 @@ impl PublicKey {
         PublicKey { spki }
     }
 
-    /// Parse PEM text (`PUBLIC KEY`): an Ed25519 or a P-256 key.
+    /// Parse PEM text (`PUBLIC KEY`): an Ed25519, P-256 or RSA key.
     pub fn from_pem(text: &str) -> Result<PublicKey> {
         let spki = pem_decode("PUBLIC KEY", text)?;
         let k = PublicKey { spki };
@@ -97,32 +100,48 @@ impl PublicKey {
         super::manifest::sha256_hex(&self.spki)
     }
 
-    /// `ed25519` (local keys) or `ecdsa-p256-sha256` (KMS keys, DER signatures).
+    /// The PKCS#1 `RSAPublicKey` of an RSA SubjectPublicKeyInfo.
+    fn rsa(&self) -> Option<&[u8]> {
+        crate::integrity::keys::rsa_pkcs1(&self.spki)
+            .ok()
+            .filter(|k| k.len() < self.spki.len())
+    }
+
+    /// `ed25519` (local keys), `ecdsa-p256-sha256` (KMS keys, DER signatures) or
+    /// `rsa-pss-sha256` (KMS or local RSA keys; RSASSA-PSS, SHA-256, 32-byte salt).
     pub fn algorithm(&self) -> Result<&'static str> {
         if self.spki.len() == 44 && self.spki.starts_with(&ED25519_SPKI_PREFIX) {
             Ok("ed25519")
         } else if self.spki.len() == 91 && self.spki.starts_with(&P256_SPKI_PREFIX) {
             Ok("ecdsa-p256-sha256")
+        } else if self.rsa().is_some() {
+            Ok("rsa-pss-sha256")
         } else {
-            bail!("not an Ed25519 or P-256 public key")
+            bail!("not an Ed25519, P-256 or RSA public key")
         }
     }
 
-    /// Whether `sig` is this key's signature over `msg`.
+    /// Whether `sig` is this key's signature over `msg`. RSA-PSS is checked with the salt as
+    /// long as the digest, as KMS and this module sign: ring accepts no other salt length.
     pub fn verifies(&self, msg: &[u8], sig: &[u8]) -> bool {
         let (alg, key): (&dyn ring::signature::VerificationAlgorithm, &[u8]) =
             match self.algorithm() {
                 Ok("ed25519") => (&ED25519, &self.spki[12..]),
                 Ok("ecdsa-p256-sha256") => (&ECDSA_P256_SHA256_ASN1, &self.spki[26..]),
+                Ok("rsa-pss-sha256") => match self.rsa() {
+                    Some(k) => (&RSA_PSS_2048_8192_SHA256, k),
+                    None => return false,
+                },
                 _ => return false,
             };
         UnparsedPublicKey::new(alg, key).verify(msg, sig).is_ok()
     }
 }
 
-/// A local signing key.
-pub struct LocalKey {
-    pair: Ed25519KeyPair,
+/// A local signing key: Ed25519 (`keygen`), or RSA (signed like KMS's RSASSA_PSS_SHA_256).
+pub enum LocalKey {
+    Ed25519(Ed25519KeyPair),
+    Rsa(RsaKeyPair),
 }
 
 impl LocalKey {
@@ -142,11 +161,17 @@ impl LocalKey {
         Ok((LocalKey::from_pkcs8(&der)?, der))
     }
 
-    /// From PKCS#8 DER (v1 as `openssl genpkey -algorithm ed25519` writes, or v2).
+    /// From PKCS#8 DER: Ed25519 (v1 as `openssl genpkey -algorithm ed25519` writes, or v2), or
+    /// RSA of 2048 to 4096 bits (`openssl genpkey -algorithm RSA`).
     pub fn from_pkcs8(der: &[u8]) -> Result<LocalKey> {
-        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der)
-            .map_err(|e| anyhow!("not an Ed25519 PKCS#8 private key ({e})"))?;
-        Ok(LocalKey { pair })
+        match Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
+            Ok(pair) => Ok(LocalKey::Ed25519(pair)),
+            Err(ed) => RsaKeyPair::from_pkcs8(der)
+                .map(LocalKey::Rsa)
+                .map_err(|rsa| {
+                    anyhow!("neither an Ed25519 ({ed}) nor an RSA ({rsa}) PKCS#8 private key")
+                }),
+        }
     }
 
     /// Read a `PRIVATE KEY` PEM file.
@@ -158,7 +183,7 @@ impl LocalKey {
             .and_then(|der| LocalKey::from_pkcs8(&der))
             .map_err(|e| {
                 Error::Usage(format!(
-                    "{} is not an Ed25519 private key in PEM: {e:#} (make one with `trailglass keygen --out FILE`)",
+                    "{} is not an Ed25519 or RSA private key in PEM: {e:#} (make one with `trailglass keygen --out FILE`)",
                     path.display()
                 ))
                 .into()
@@ -166,12 +191,60 @@ impl LocalKey {
     }
 
     pub fn public(&self) -> PublicKey {
-        PublicKey::ed25519(self.pair.public_key().as_ref())
+        match self {
+            LocalKey::Ed25519(pair) => PublicKey::ed25519(pair.public_key().as_ref()),
+            LocalKey::Rsa(pair) => {
+                // SubjectPublicKeyInfo { rsaEncryption, NULL } around the PKCS#1 key.
+                let pkcs1 = pair.public_key().as_ref();
+                let mut bits = vec![0u8];
+                bits.extend_from_slice(pkcs1);
+                let alg = der(0x30, &RSA_ALGORITHM_ID);
+                let spki = der(0x30, &[alg, der(0x03, &bits)].concat());
+                PublicKey { spki }
+            }
+        }
     }
 
-    pub fn sign(&self, msg: &[u8]) -> Vec<u8> {
-        self.pair.sign(msg).as_ref().to_vec()
+    pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            LocalKey::Ed25519(pair) => Ok(pair.sign(msg).as_ref().to_vec()),
+            LocalKey::Rsa(pair) => {
+                let mut sig = vec![0u8; pair.public().modulus_len()];
+                pair.sign(
+                    &RSA_PSS_SHA256,
+                    &ring::rand::SystemRandom::new(),
+                    msg,
+                    &mut sig,
+                )
+                .map_err(|_| anyhow!("RSA signing failed"))?;
+                Ok(sig)
+            }
+        }
     }
+}
+
+/// The rsaEncryption OID and NULL parameters (the body of an AlgorithmIdentifier).
+const RSA_ALGORITHM_ID: [u8; 13] = [
+    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+];
+
+/// One DER element of `tag` around `body`.
+fn der(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let n = body.len();
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        let len: Vec<u8> = n
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | len.len() as u8);
+        out.extend_from_slice(&len);
+    }
+    out.extend_from_slice(body);
+    out
 }
 
 /// Whoever signs a manifest: a local key or a KMS key.
@@ -190,7 +263,7 @@ impl Signer {
 
     pub async fn sign(&self, msg: &[u8]) -> Result<Vec<u8>> {
         match self {
-            Signer::Local(k) => Ok(k.sign(msg)),
+            Signer::Local(k) => k.sign(msg),
             Signer::Kms(k) => k.sign(msg).await,
         }
     }
@@ -262,7 +335,7 @@ mod tests {
         let again = LocalKey::from_pkcs8(&pem_decode("PRIVATE KEY", &pem).unwrap()).unwrap();
         let public = PublicKey::from_pem(&key.public().to_pem()).unwrap();
         assert_eq!(public, again.public());
-        let sig = again.sign(b"manifest");
+        let sig = again.sign(b"manifest").unwrap();
         assert_eq!(sig.len(), 64);
         assert!(public.verifies(b"manifest", &sig));
         assert!(!public.verifies(b"manifest!", &sig));
@@ -270,37 +343,94 @@ mod tests {
         assert!(!other.public().verifies(b"manifest", &sig));
     }
 
+    /// `openssl ARGS` run in `dir`, required to succeed.
+    fn openssl_in(dir: &Path) -> impl Fn(&[&str]) + '_ {
+        move |args| {
+            let o = std::process::Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("openssl is installed");
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        }
+    }
+
+    /// A directory with a message `m`, a private key `k.pem` made by `openssl GEN -out k.pem`,
+    /// and its public key `k.pub`, which is returned as read by [`PublicKey::from_pem`].
+    fn openssl_key(generate: &[&str]) -> (tempfile::TempDir, PublicKey) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("m"), b"manifest bytes").unwrap();
+        {
+            let run = openssl_in(dir.path());
+            run(&[generate, &["-out", "k.pem"]].concat());
+            run(&["pkey", "-in", "k.pem", "-pubout", "-out", "k.pub"]);
+        }
+        let key = PublicKey::from_pem(&std::fs::read_to_string(dir.path().join("k.pub")).unwrap())
+            .unwrap();
+        (dir, key)
+    }
+
     #[test]
     fn p256_signatures_made_by_openssl_verify() {
         // The same key type and signature encoding as an ECC_NIST_P256 KMS key's
         // (SubjectPublicKeyInfo, DER ECDSA over SHA-256), made independently by OpenSSL.
-        let dir = tempfile::tempdir().unwrap();
-        let run = |args: &[&str]| {
-            let o = std::process::Command::new("openssl")
-                .args(args)
-                .current_dir(dir.path())
-                .output()
-                .expect("openssl is installed");
-            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        };
-        std::fs::write(dir.path().join("m"), b"manifest bytes").unwrap();
-        run(&[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "k.pem",
-        ]);
-        run(&["pkey", "-in", "k.pem", "-pubout", "-out", "k.pub"]);
-        run(&["dgst", "-sha256", "-sign", "k.pem", "-out", "m.sig", "m"]);
-        let key = PublicKey::from_pem(&std::fs::read_to_string(dir.path().join("k.pub")).unwrap())
-            .unwrap();
+        let (dir, key) = openssl_key(&["ecparam", "-name", "prime256v1", "-genkey", "-noout"]);
+        openssl_in(dir.path())(&["dgst", "-sha256", "-sign", "k.pem", "-out", "m.sig", "m"]);
         assert_eq!(key.algorithm().unwrap(), "ecdsa-p256-sha256");
         let sig = std::fs::read(dir.path().join("m.sig")).unwrap();
         assert!(key.verifies(b"manifest bytes", &sig));
         assert!(!key.verifies(b"manifest bytes!", &sig));
+    }
+
+    #[test]
+    fn rsa_pss_signatures_made_by_openssl_verify_with_kms_parameters() {
+        // KMS's RSASSA_PSS_SHA_256 (SHA-256, MGF1-SHA-256, 32-byte salt), made independently by
+        // OpenSSL; a signature with another salt length (OpenSSL's and moto's maximum) is not one.
+        let (dir, key) = openssl_key(&[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+        ]);
+        let run = openssl_in(dir.path());
+        // `openssl dgst` with PSS: (-sign k.pem -out SIG) or (-verify k.pub -signature SIG).
+        let pss = |salt: &str, how: [&str; 4]| {
+            let salt = format!("rsa_pss_saltlen:{salt}");
+            let head = [
+                "dgst",
+                "-sha256",
+                "-sigopt",
+                "rsa_padding_mode:pss",
+                "-sigopt",
+            ];
+            run(&[&head[..], &[salt.as_str()], &how, &["m"]].concat())
+        };
+        pss("32", ["-sign", "k.pem", "-out", "m.sig"]);
+        pss("max", ["-sign", "k.pem", "-out", "m.max.sig"]);
+        assert_eq!(key.algorithm().unwrap(), "rsa-pss-sha256");
+        let sig = std::fs::read(dir.path().join("m.sig")).unwrap();
+        assert!(key.verifies(b"manifest bytes", &sig));
+        assert!(!key.verifies(b"manifest bytes!", &sig));
+        let max = std::fs::read(dir.path().join("m.max.sig")).unwrap();
+        assert!(!key.verifies(b"manifest bytes", &max));
+        // The same key read as a local signing key: the same public key, and signatures that
+        // OpenSSL checks with the 32-byte salt.
+        let local = LocalKey::from_pkcs8(
+            &pem_decode(
+                "PRIVATE KEY",
+                &std::fs::read_to_string(dir.path().join("k.pem")).unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(local.public(), key);
+        std::fs::write(
+            dir.path().join("l.sig"),
+            local.sign(b"manifest bytes").unwrap(),
+        )
+        .unwrap();
+        pss("32", ["-verify", "k.pub", "-signature", "l.sig"]);
     }
 
     #[test]

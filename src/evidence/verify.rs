@@ -249,7 +249,7 @@ pub fn verify(path: &Path, expected_key: Option<&PublicKey>) -> Result<Verdict> 
             format!("has format {:?}, not {FORMAT:?}", listed.format),
         ));
     }
-    if listed.format_version != FORMAT_VERSION {
+    if !(1..=FORMAT_VERSION).contains(&listed.format_version) {
         return Err(Error::Usage(format!(
             "{}: bundle format version {} is not known to this trailglass (it reads {FORMAT_VERSION})",
             path.display(),

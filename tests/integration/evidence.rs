@@ -109,11 +109,12 @@ fn signed_bundle_verifies_and_every_tampering_is_named() {
         .iter()
         .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
         .collect();
-    // Exactly the fixed names (a period bundle has sessions.json instead of session.json).
+    // Exactly the fixed names (a period bundle has sessions.json instead of session.json; the
+    // digest keys come only with --public-keys).
     let mut want: Vec<&str> = crate::evidence::name::FILES
         .iter()
         .copied()
-        .filter(|n| *n != "sessions.json")
+        .filter(|n| !matches!(*n, "sessions.json" | "digest-public-keys.json"))
         .collect();
     want.sort();
     let mut got: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -207,6 +208,32 @@ fn run_recipe(dir: &Path) -> Output {
         .expect("sh")
 }
 
+/// The recipe accepts `dir`.
+fn assert_recipe_passes(dir: &Path) {
+    let ok = run_recipe(dir);
+    assert!(
+        ok.status.success() && String::from_utf8_lossy(&ok.stdout).contains("bundle verified"),
+        "{}\n{}",
+        String::from_utf8_lossy(&ok.stdout),
+        stderr(&ok)
+    );
+}
+
+/// A copy of bundle `b` at `to` whose manifest was edited after signing; `verify` names the
+/// signature and the recipe fails.
+fn edited_manifest_is_rejected(b: &Path, to: &Path) {
+    let t = copy(b, to);
+    let text = std::fs::read_to_string(t.join("manifest.json")).expect("manifest");
+    std::fs::write(
+        t.join("manifest.json"),
+        text.replace("\"records\"", "\"Records\""),
+    )
+    .expect("write");
+    let e = verify(&t, &[], 1);
+    assert!(e.contains("manifest.sig"), "{e}");
+    assert!(!run_recipe(&t).status.success());
+}
+
 fn trailglass_recipe_script(text: &str) -> String {
     crate::evidence::recipe::script(text)
         .expect("VERIFY.txt has a script block")
@@ -275,6 +302,41 @@ fn verify_txt_recipe_checks_with_sha256sum_and_openssl_alone() {
     )
     .expect("write");
     assert!(!run_recipe(&b).status.success());
+}
+
+/// An RSA private key of `bits` made by OpenSSL at `out` (PKCS#8 PEM, or PKCS#1 DER).
+fn openssl_rsa_key(out: &Path, bits: &str, form: &str) {
+    let o = std::process::Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt"])
+        .arg(format!("rsa_keygen_bits:{bits}"))
+        .args(["-outform", form, "-out", s(out)])
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+#[test]
+fn rsa_pss_signed_bundle_verifies_with_trailglass_and_the_recipe() {
+    // An RSA key signs as KMS's RSASSA_PSS_SHA_256 does (SHA-256, MGF1-SHA-256, 32-byte salt);
+    // the key is OpenSSL's and so is the recipe's check, independent of trailglass.
+    let w = Workdir::new();
+    let k = w.path().join("rsa.pem");
+    openssl_rsa_key(&k, "3072", "PEM");
+    let public = w.path().join("rsa.pub");
+    let o = std::process::Command::new("openssl")
+        .args(["pkey", "-in", s(&k), "-pubout", "-out", s(&public)])
+        .output()
+        .expect("openssl");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let b = bundle(w.path(), DUP_AND_LATE, &["--sign-key", s(&k)]);
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(b.join("manifest.json")).expect("m")).expect("m");
+    assert_eq!(m["signer"]["algorithm"], "rsa-pss-sha256");
+    verify(&b, &["--public-key", s(&public)], 0);
+    let text = std::fs::read_to_string(b.join("VERIFY.txt")).expect("VERIFY.txt");
+    assert!(text.contains("rsa_pss_saltlen:32"), "{text}");
+    assert_recipe_passes(&b);
+    edited_manifest_is_rejected(&b, &w.path().join("tampered"));
 }
 
 // ---- events.jsonl against the source files ------------------------------------------------
@@ -575,8 +637,21 @@ fn sources_and_manifest_describe_the_export() {
             .as_str()
         )
     );
-    // The session id is a bound value, never part of the SQL text.
-    let q = m["queries"].as_array().expect("queries");
+    // The SQL is in queries.json, which the manifest names by hash; the session id is a bound
+    // value, never part of the SQL text.
+    let qbytes = std::fs::read(b.join("queries.json")).expect("queries.json");
+    assert_eq!(m["queries"]["file"], "queries.json");
+    assert_eq!(
+        m["queries"]["sha256"].as_str(),
+        Some(crate::evidence::manifest::sha256_hex(&qbytes).as_str())
+    );
+    let q: Value = serde_json::from_slice(&qbytes).expect("queries.json");
+    let q = q.as_array().expect("queries");
+    assert!(
+        q.iter()
+            .any(|q| q["query"] == "sessions" && q["path"] == "queries/sessions.sql"),
+        "{q:?}"
+    );
     assert!(q.iter().any(|q| q["params"]["session_id"] == DUP_AND_LATE));
     assert!(
         q.iter()
@@ -810,10 +885,11 @@ fn a_multi_line_original_is_written_compacted_and_listed() {
 }
 
 // ---- KMS signing, against moto on 127.0.0.1 ---------------------------------------------------
-// moto 5.2 signs a DIGEST message as if it were RAW (its source: "MessageType DIGEST is not yet
-// implemented"), and a manifest is longer than the 4 KiB kms:Sign takes RAW, so a successful KMS
-// signature cannot be produced by moto; the refusals can, and they are what must never leave a
-// partial bundle. The P-256 verification itself is tested with OpenSSL-made signatures.
+// A session's manifest fits in the 4 KiB kms:Sign takes as RAW (the SQL is in queries.json), and
+// that is the path tested end to end against moto. Longer manifests (a period of many sessions
+// with compacted records) are sent as their SHA-256 (DIGEST), which real KMS signs the same way;
+// moto 5.2 does not implement DIGEST (it signs the digest as if it were the message), so that
+// path is not exercised here.
 
 mod kms {
     use std::path::Path;
@@ -866,6 +942,61 @@ mod kms {
             .filter(|n| n.contains(".partial-"))
             .collect();
         assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn kms_signed_bundle_verifies_offline_and_with_openssl() {
+        let (env, arn) = env();
+        let w = Workdir::new();
+        let out = w.path().join("signed");
+        let sign = format!("kms:{arn}");
+        let args = [
+            "evidence",
+            DUP_AND_LATE,
+            "--out",
+            s(&out),
+            "--sign",
+            &sign,
+            "--created",
+            "2026-03-04T05:06:07Z",
+        ];
+        tg(&env, &args, 0);
+        let manifest = std::fs::read(out.join("manifest.json")).expect("manifest");
+        assert!(
+            manifest.len() <= 4096,
+            "the manifest ({} bytes) no longer fits kms:Sign's RAW limit",
+            manifest.len()
+        );
+        let m: serde_json::Value = serde_json::from_slice(&manifest).expect("manifest JSON");
+        assert_eq!(m["signer"]["algorithm"], "ecdsa-p256-sha256");
+        // The key KMS reports, fetched independently of trailglass, is the bundle's key.
+        let der = env.rt.block_on(async {
+            env.kms
+                .get_public_key()
+                .key_id(&arn)
+                .send()
+                .await
+                .expect("GetPublicKey")
+                .public_key()
+                .expect("key")
+                .as_ref()
+                .to_vec()
+        });
+        let pem = w.path().join("kms.pub");
+        std::fs::write(&pem, crate::evidence::sign::pem_encode("PUBLIC KEY", &der)).expect("write");
+        assert_eq!(
+            std::fs::read_to_string(out.join("manifest.pub")).expect("pub"),
+            std::fs::read_to_string(&pem).expect("pem")
+        );
+        assert_eq!(
+            m["signer"]["public_key_sha256"].as_str(),
+            Some(crate::evidence::manifest::sha256_hex(&der).as_str())
+        );
+        verify(&out, &["--public-key", s(&pem)], 0);
+        // VERIFY.txt's script (openssl dgst -verify) accepts it, and both reject a manifest
+        // changed after signing.
+        super::assert_recipe_passes(&out);
+        super::edited_manifest_is_rejected(&out, &w.path().join("tampered"));
     }
 
     #[test]
@@ -1178,4 +1309,192 @@ fn as_of_pins_the_lake_version_and_is_recorded() {
             "{f} differs under --as-of {v}"
         );
     }
+}
+
+// ---- digest validation carried into sources.json ------------------------------------------
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(bytes), &mut out).expect("gunzip");
+    out
+}
+
+fn gzip(text: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(text).expect("gzip");
+    e.finish().expect("gzip")
+}
+
+/// A copy of the sample trail whose digests are chained and signed as CloudTrail does, with an
+/// RSA key made here: the copy's folder is named after the digests' bucket, each digest's
+/// `previousDigest*` fields name the previous digest of its account and region, and its
+/// signature (RSASSA-PKCS1-v1_5, SHA-256, over the documented signing string) is beside it.
+/// Returns the copy's root, the `list-public-keys` file and the key's fingerprint.
+fn signed_sample(dir: &Path) -> (PathBuf, PathBuf, String) {
+    let digests: Vec<PathBuf> = super::util::walk(&sample())
+        .into_iter()
+        .filter(|p| s(p).contains("/CloudTrail-Digest/") && s(p).ends_with(".json.gz"))
+        .collect();
+    assert!(!digests.is_empty(), "the sample trail has digests");
+    let first: Value =
+        serde_json::from_slice(&gunzip(&std::fs::read(&digests[0]).expect("digest"))).expect("j");
+    let bucket = first["digestS3Bucket"]
+        .as_str()
+        .expect("bucket")
+        .to_string();
+    let root = dir.join(&bucket);
+    copy(&sample(), &root);
+    let der = dir.join("digest-key.der");
+    openssl_rsa_key(&der, "2048", "DER");
+    let pair = ring::signature::RsaKeyPair::from_der(&std::fs::read(&der).expect("key"))
+        .expect("an RSA key");
+    let public = ring::signature::KeyPair::public_key(&pair)
+        .as_ref()
+        .to_vec();
+    let fp = crate::integrity::keys::fingerprint(&public);
+    // By account and region (the folders above the date), each chain in time order.
+    let mut chains: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in &digests {
+        let key = s(p.strip_prefix(sample()).expect("inside")).to_string();
+        let chain = key.split("/CloudTrail-Digest/").collect::<Vec<_>>();
+        let region = chain[1].split('/').next().expect("region");
+        chains
+            .entry(format!("{}/{region}", chain[0]))
+            .or_default()
+            .push(key);
+    }
+    for keys in chains.values_mut() {
+        keys.sort();
+        let mut prev: Option<(String, String, String)> = None;
+        for key in keys.iter() {
+            let path = root.join(key);
+            let mut d: Value =
+                serde_json::from_slice(&gunzip(&std::fs::read(&path).expect("d"))).expect("d");
+            d["digestPublicKeyFingerprint"] = fp.clone().into();
+            d["previousDigestS3Bucket"] = prev.as_ref().map(|_| bucket.clone()).into();
+            d["previousDigestS3Object"] = prev.as_ref().map(|p| p.0.clone()).into();
+            d["previousDigestHashValue"] = prev.as_ref().map(|p| p.1.clone()).into();
+            d["previousDigestHashAlgorithm"] = prev.as_ref().map(|_| "SHA-256").into();
+            d["previousDigestSignature"] = prev.as_ref().map(|p| p.2.clone()).into();
+            let body = d.to_string();
+            let signed = format!(
+                "{}\n{bucket}/{key}\n{}\n{}",
+                d["digestEndTime"].as_str().expect("end"),
+                crate::integrity::sha256_hex(body.as_bytes()),
+                prev.as_ref().map_or("null", |p| p.2.as_str())
+            );
+            let mut sig = vec![0; pair.public().modulus_len()];
+            pair.sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &ring::rand::SystemRandom::new(),
+                signed.as_bytes(),
+                &mut sig,
+            )
+            .expect("sign");
+            let sig = hex::encode(sig);
+            std::fs::write(&path, gzip(body.as_bytes())).expect("write");
+            let sidecar =
+                serde_json::json!({"signature": sig, "signature-algorithm": "SHA256withRSA"});
+            std::fs::write(
+                root.join(format!("{key}.metadata.json")),
+                sidecar.to_string(),
+            )
+            .expect("write");
+            prev = Some((
+                key.clone(),
+                crate::integrity::sha256_hex(body.as_bytes()),
+                sig,
+            ));
+        }
+    }
+    let keys = dir.join("public-keys.json");
+    let entry = serde_json::json!({
+        "ValidityStartTime": 1772323200.0, // 2026-03-01
+        "ValidityEndTime": 1775001600.0,   // 2026-04-01
+        "Value": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &public),
+        "Fingerprint": fp,
+    });
+    std::fs::write(
+        &keys,
+        serde_json::json!({"PublicKeyList": [entry]}).to_string(),
+    )
+    .expect("write");
+    (root, keys, fp)
+}
+
+#[test]
+fn sources_carry_digest_validation_and_the_keys_that_signed() {
+    let w = Workdir::new();
+    let (root, keys, fp) = signed_sample(w.path());
+    w.ingest(&root, &[]);
+    let cfg = config();
+    let out = |name: &str| w.path().join(name);
+    let args = |o: &Path| {
+        vec![
+            "--config".to_string(),
+            cfg.clone(),
+            "evidence".into(),
+            DUP_AND_LATE.into(),
+            "--out".into(),
+            s(o).into(),
+            "--public-keys".into(),
+            s(&keys).into(),
+        ]
+    };
+    let run = |o: &Path| {
+        let a = args(o);
+        w.run_code(&a.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+        let v: Value =
+            serde_json::from_slice(&std::fs::read(o.join("sources.json")).expect("s")).expect("s");
+        v.as_array().expect("array").clone()
+    };
+    // Before validate-logs nothing is claimed, and no key is included.
+    let before = run(&out("before"));
+    assert!(!before.is_empty());
+    assert!(
+        before.iter().all(|o| o["digest_status"] == "unknown"),
+        "{before:?}"
+    );
+    assert!(!out("before").join("digest-public-keys.json").exists());
+    let v = w.run_code(&["validate-logs", "--public-keys", s(&keys)], 0);
+    assert!(
+        String::from_utf8_lossy(&v.stdout).contains("result: valid"),
+        "{}",
+        String::from_utf8_lossy(&v.stdout)
+    );
+    let after = run(&out("after"));
+    for o in &after {
+        assert_eq!(o["digest_status"], "valid", "{o}");
+        assert_eq!(o["validation_run"], 1, "{o}");
+        let d = o["digests"].as_array().expect("digests");
+        assert_eq!(d.len(), 1, "{o}");
+        assert_eq!(d[0]["status"], "valid", "{o}");
+        assert_eq!(d[0]["public_key_fingerprint"], fp.as_str(), "{o}");
+        let key = d[0]["key"].as_str().expect("digest key");
+        assert!(key.contains("/CloudTrail-Digest/"), "{o}");
+        // The digest named is one that lists the file.
+        let digest: Value =
+            serde_json::from_slice(&gunzip(&std::fs::read(root.join(key)).expect("d"))).expect("d");
+        assert!(
+            digest["logFiles"]
+                .as_array()
+                .expect("logFiles")
+                .iter()
+                .any(|f| f["s3Object"] == o["key"]),
+            "{o}"
+        );
+    }
+    // The key that signed those digests is in the bundle, in the form validate-logs reads, and
+    // the bundle verifies with it listed.
+    let included: Value = serde_json::from_slice(
+        &std::fs::read(out("after").join("digest-public-keys.json")).expect("keys"),
+    )
+    .expect("keys JSON");
+    let list = included["PublicKeyList"].as_array().expect("list");
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["Fingerprint"], fp.as_str());
+    let set = crate::integrity::keys::KeySet::parse(&included.to_string()).expect("parses");
+    assert!(set.bad.is_empty() && set.keys.len() == 1);
+    w.run_code(&["verify", s(&out("after"))], 0);
 }
