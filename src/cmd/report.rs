@@ -23,6 +23,7 @@ use crate::report::{self, Input, State, suppress};
 #[command(after_help = "Examples:
   trailglass report --since 24h
   trailglass report --since 24h --format json --out report.json --fail-on high
+  trailglass report --since 7d --format html --out report.html
   trailglass report --from 2026-03-01 --to 2026-03-08 --suppressions suppressions.toml
   trailglass report --since 7d --state report-state.json --fail-on medium   (only new findings)
   trailglass report --since 24h --ingest s3://org-trail-bucket -- --profile soc-readonly --region us-east-1")]

@@ -161,6 +161,97 @@ fn r20_golden_reports_of_the_sample() {
     check_golden("sample.md", &String::from_utf8_lossy(&out.stdout));
 }
 
+/// The `<svg id="ID" …>…</svg>` element of a rendered DOM.
+fn svg<'a>(dom: &'a str, id: &str) -> &'a str {
+    let at = dom
+        .find(&format!("<svg id=\"{id}\""))
+        .or_else(|| dom.find(&format!("id=\"{id}\"")))
+        .unwrap_or_else(|| panic!("no {id} in the rendered page"));
+    let open = dom[..at].rfind("<svg").unwrap_or(at);
+    let end = dom[open..].find("</svg>").expect("closed svg") + open;
+    &dom[open..end]
+}
+
+#[test]
+fn r20_html_report_opens_in_headless_chromium_with_its_charts() {
+    let w = sample_lake();
+    let sup = fixture("suppressions.toml");
+    let html = w.path().join("report.html");
+    report(
+        &w,
+        &[
+            "--format",
+            "html",
+            "--created",
+            CREATED,
+            "--suppressions",
+            p(&sup),
+            "--out",
+            p(&html),
+        ],
+        0,
+    );
+    let page = format!("file://{}", html.display());
+    let dom = super::util::dom_without_console_output(&w.path().join("profile"), &page);
+    let doc = json_report(&w, &["--suppressions", p(&sup)], 0);
+    let sessions: Vec<&str> = doc["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .map(|s| s["session_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(sessions.len(), 18);
+    // Both charts are drawn with a bar per session; the timeline has a TTL line per session and
+    // marks the actions past the deadline.
+    let timeline = svg(&dom, "timeline-chart");
+    let per_session = svg(&dom, "actions-chart");
+    for id in &sessions {
+        let bar = format!("data-session=\"{id}\"");
+        assert!(timeline.contains(&bar), "{id} not on the timeline");
+        assert!(
+            per_session.contains(&bar),
+            "{id} not in actions per session"
+        );
+        assert!(
+            timeline.contains(&format!("data-ttl=\"{id}\"")),
+            "{id} has no TTL line"
+        );
+    }
+    let after_ttl = doc["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .filter(|s| s["after_ttl"].as_u64().unwrap_or(0) > 0)
+        .count();
+    assert!(after_ttl > 0);
+    assert!(timeline.matches("class=\"late\"").count() >= 1);
+    // Every section is there, and every finding (suppressed ones too) is a row.
+    for section in [
+        "summary",
+        "sessions",
+        "actions",
+        "findings",
+        "anomalies",
+        "suppressed",
+    ] {
+        assert!(
+            dom.contains(&format!("id=\"{section}\"")),
+            "no {section} section"
+        );
+    }
+    for f in doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .chain(doc["suppressed"].as_array().expect("suppressed"))
+    {
+        let id = f["id"].as_str().expect("id");
+        assert!(dom.contains(&format!("data-finding=\"{id}\"")), "{id}");
+    }
+    // It renders to pixels (what scripts/report_screenshot.sh saves for the README).
+    super::util::screenshot(w.path(), &page);
+}
+
 #[test]
 fn r20_report_content_and_out_file() {
     let w = sample_lake();
