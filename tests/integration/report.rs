@@ -826,6 +826,41 @@ impl Trail {
                 "eventCategory": "Management"
             }));
         }
+        self.write(account, start, records);
+    }
+
+    /// `count` denied `AssumeRole` calls of `role` by dana, a minute apart from `start`.
+    fn failed_attempts(&mut self, account: &str, role: &str, start: &str, count: usize) {
+        self.n += 1;
+        let n = self.n;
+        let t0 = chrono::DateTime::parse_from_rfc3339(start).expect("start");
+        let role_arn = format!("arn:aws:iam::{account}:role/{role}");
+        let records: Vec<Value> = (0..count)
+            .map(|i| {
+                let at = (t0 + chrono::Duration::minutes(i as i64))
+                    .to_utc()
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string();
+                serde_json::json!({
+                    "eventVersion": "1.08",
+                    "userIdentity": {"type": "IAMUser", "principalId": "AIDATEST", "arn": format!("arn:aws:iam::{account}:user/dana"),
+                                     "accountId": account, "accessKeyId": "AKIATESTDANA", "userName": "dana"},
+                    "eventTime": at, "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole",
+                    "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.15.30",
+                    "errorCode": "AccessDenied",
+                    "errorMessage": format!("User: arn:aws:iam::{account}:user/dana is not authorized to perform: sts:AssumeRole on resource: {role_arn}"),
+                    "requestParameters": {"roleArn": role_arn, "roleSessionName": "dana", "durationSeconds": 3600},
+                    "responseElements": null,
+                    "eventID": format!("00000000-0000-4000-9000-{n:06}{i:06}"), "readOnly": true, "eventType": "AwsApiCall",
+                    "managementEvent": true, "recipientAccountId": account, "eventCategory": "Management"
+                })
+            })
+            .collect();
+        self.write(account, start, records);
+    }
+
+    fn write(&self, account: &str, start: &str, records: Vec<Value>) {
+        let n = self.n;
         let day = &start[..10].replace('-', "/");
         let path = self.dir.join(format!(
             "AWSLogs/{account}/CloudTrail/us-east-1/{day}/{account}_CloudTrail_us-east-1_{n}.json"
@@ -833,6 +868,23 @@ impl Trail {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, serde_json::json!({"Records": records}).to_string()).expect("write");
     }
+}
+
+/// The anomaly tests' configuration: the `BreakGlass*` roles, and approvals that cover every
+/// session of the quiet history and of the window except 11:00–12:00 on the window's day.
+fn anomaly_config(w: &Workdir) -> PathBuf {
+    write(
+        w,
+        "approvals.csv",
+        "ticket,principal,not_before,not_after,approver\n\
+         CHG-1,arn:aws:iam::*:role/BreakGlass*,2026-03-01T00:00:00Z,2026-03-09T11:00:00Z,ciso\n\
+         CHG-2,arn:aws:iam::*:role/BreakGlass*,2026-03-09T12:00:00Z,2026-03-10T00:00:00Z,ciso\n",
+    );
+    write(
+        w,
+        "trailglass.toml",
+        "[breakglass]\nroles = [\"arn:aws:iam::*:role/BreakGlass*\"]\nusers = []\nroot = false\napprovals = \"approvals.csv\"\n",
+    )
 }
 
 /// Eight quiet days: the same principal at 10:00 every day (every day of the week), 30 minutes,
@@ -893,6 +945,18 @@ fn anomalies(w: &Workdir, config: &Path) -> BTreeSet<(String, String)> {
             assert!(s.contains("240 min long, baseline at most 60 min"), "{s}");
             assert!(s.contains("19 writes, baseline at most 8"), "{s}");
         }
+        if f["rule_id"] == "AN008" {
+            let s = f["summary"].as_str().expect("summary");
+            assert!(
+                s.contains("outside any approval window: 4 use(s) from 2026-03-09T11:02:00Z"),
+                "{s}"
+            );
+        }
+        if f["rule_id"] == "AN009" {
+            let s = f["summary"].as_str().expect("summary");
+            assert!(s.starts_with("5 failed break-glass attempts"), "{s}");
+            assert!(s.contains("from 2026-03-09T00:00:00Z in 1 account(s); baseline median 0.0, MAD 0.0 per 24 h over 7 earlier periods, threshold 3.0"), "{s}");
+        }
     }
     doc["findings"]
         .as_array()
@@ -912,12 +976,17 @@ fn anomalies(w: &Workdir, config: &Path) -> BTreeSet<(String, String)> {
 fn r20_anomalies_steady_history_reports_none() {
     let w = Workdir::new();
     let trail = w.path().join("trail");
-    quiet_history(&trail);
-    let config = write(
-        &w,
-        "trailglass.toml",
-        "[breakglass]\nroles = [\"arn:aws:iam::*:role/BreakGlass*\"]\nusers = []\nroot = false\n",
-    );
+    let mut t = quiet_history(&trail);
+    // One failed attempt a day is the history's habit; one more in the window is no spike.
+    for d in 2..=9 {
+        t.failed_attempts(
+            "111122223333",
+            "BreakGlassAdmin",
+            &format!("2026-03-{d:02}T16:00:00Z"),
+            1,
+        );
+    }
+    let config = anomaly_config(&w);
     w.ingest(&trail, &[]);
     assert_eq!(anomalies(&w, &config), BTreeSet::new());
 }
@@ -953,6 +1022,17 @@ fn r20_anomalies_planted_after_a_quiet_history_are_found_exactly() {
         30,
         20,
     );
+    // At its usual hour, but used on past the approval window closing at 11:00.
+    t.session(
+        "111122223333",
+        "BreakGlassAdmin",
+        "2026-03-09T10:50:00Z",
+        30,
+        6,
+        3,
+    );
+    // Five failed assumptions in an hour, after a history without any.
+    t.failed_attempts("111122223333", "BreakGlassAdmin", "2026-03-09T16:00:00Z", 5);
     // And at its usual hour, from a new network, region and user agent.
     (t.region, t.ip, t.agent) = ("ap-southeast-2", "203.0.113.50", "curl/8.5.0");
     t.session(
@@ -963,11 +1043,7 @@ fn r20_anomalies_planted_after_a_quiet_history_are_found_exactly() {
         3,
         1,
     );
-    let config = write(
-        &w,
-        "trailglass.toml",
-        "[breakglass]\nroles = [\"arn:aws:iam::*:role/BreakGlass*\"]\nusers = []\nroot = false\n",
-    );
+    let config = anomaly_config(&w);
     w.ingest(&trail, &[]);
     let sessions = w.run_code(
         &[
@@ -1014,6 +1090,10 @@ fn r20_anomalies_planted_after_a_quiet_history_are_found_exactly() {
         "arn:aws:iam::111122223333:role/BreakGlassAdmin",
         "2026-03-09T10:40",
     );
+    let unapproved = id(
+        "arn:aws:iam::111122223333:role/BreakGlassAdmin",
+        "2026-03-09T10:50",
+    );
     let want: BTreeSet<(String, String)> = [
         ("AN001", &network),
         ("AN001", &other_account),
@@ -1023,6 +1103,8 @@ fn r20_anomalies_planted_after_a_quiet_history_are_found_exactly() {
         ("AN005", &moved),
         ("AN006", &moved),
         ("AN007", &moved),
+        ("AN008", &unapproved),
+        ("AN009", &String::new()),
     ]
     .iter()
     .map(|(r, s)| (r.to_string(), s.to_string()))
