@@ -1111,3 +1111,86 @@ fn r20_anomalies_planted_after_a_quiet_history_are_found_exactly() {
     .collect();
     assert_eq!(anomalies(&w, &config), want);
 }
+
+/// An anomaly as (rule, session, event).
+type Anomaly = (String, String, String);
+
+/// Generate the anomaly story (`generate --anomalies MODE`), ingest it, report its window, and
+/// return the anomalies found and those the answer key lists.
+fn generated_anomalies(mode: &str) -> (BTreeSet<Anomaly>, BTreeSet<Anomaly>) {
+    let w = Workdir::new();
+    let out = w.path().join("gen");
+    w.run_code(
+        &[
+            "generate",
+            "--out",
+            p(&out),
+            "--days",
+            "9",
+            "--anomalies",
+            mode,
+        ],
+        0,
+    );
+    w.ingest(&out.join("trail"), &[]);
+    let key: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("answer-key.json")).expect("answer key"),
+    )
+    .expect("answer key JSON");
+    let window = key["anomaly_window"].as_array().expect("anomaly_window");
+    // Under the generated configuration: its approvals are what AN008 judges.
+    let cfg = out.join("trailglass.toml");
+    let run = w.run_code(
+        &[
+            "--config",
+            p(&cfg),
+            "report",
+            "--from",
+            window[0].as_str().expect("from"),
+            "--to",
+            window[1].as_str().expect("to"),
+            "--format",
+            "json",
+            "--created",
+            CREATED,
+        ],
+        0,
+    );
+    let doc: Value = serde_json::from_slice(&run.stdout).expect("report JSON");
+    assert!(doc["summary"]["sessions"].as_u64().expect("count") >= 1);
+    let triple = |f: &Value| {
+        let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
+        (s("rule_id"), s("session_id"), s("eventid"))
+    };
+    let found = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule_id"].as_str().is_some_and(|r| r.starts_with("AN")))
+        .map(triple)
+        .collect();
+    let want = key["anomalies"]
+        .as_array()
+        .expect("anomalies in the key")
+        .iter()
+        .map(triple)
+        .collect();
+    (found, want)
+}
+
+#[test]
+fn r20_generated_trail_plants_each_anomaly_kind_once_and_the_report_finds_exactly_those() {
+    let (found, want) = generated_anomalies("planted");
+    let kinds: BTreeSet<String> = want.iter().map(|(r, _, _)| r.clone()).collect();
+    let every: BTreeSet<String> = (1..=9).map(|i| format!("AN{i:03}")).collect();
+    assert_eq!(kinds, every, "the key plants every anomaly kind");
+    assert_eq!(want.len(), 9, "one instance of each kind: {want:?}");
+    assert_eq!(found, want);
+}
+
+#[test]
+fn r20_generated_steady_trail_reports_no_anomaly() {
+    let (found, want) = generated_anomalies("steady");
+    assert!(want.is_empty(), "{want:?}");
+    assert_eq!(found, BTreeSet::new());
+}
