@@ -48,7 +48,8 @@ pub struct ReportArgs {
     #[arg(long)]
     pub fail_on: Option<String>,
     /// Suppressions: a TOML file of [[suppression]] tables (rule, session, principal glob,
-    /// account or event; a required reason; an optional expires).
+    /// account or event; a required reason; an optional expires). The same tables in
+    /// trailglass.toml (--config) apply as well.
     #[arg(long)]
     pub suppressions: Option<PathBuf>,
     /// Remember reported findings in this file and report each one only once across runs.
@@ -115,10 +116,7 @@ pub fn run(args: &ReportArgs, cli: &Cli) -> Result<Exit> {
     let fail = rank("--fail-on", &args.fail_on)?;
     let now = created(&args.created)?;
     // Input errors first, before the lake is read or the state locked.
-    let suppressions = match &args.suppressions {
-        Some(p) => suppress::load(p)?,
-        None => Vec::new(),
-    };
+    let suppressions = suppress::load_all(cli.config.as_deref(), args.suppressions.as_deref())?;
     let ingest = match &args.ingest {
         Some(src) => Some(ingest_args(src, &args.ingest_options)?),
         None => None,

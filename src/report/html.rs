@@ -311,8 +311,8 @@ pub fn page(r: &Report) -> String {
             let x = &e.suppression;
             let _ = write!(
                 h,
-                "<li>line {}: \"{}\", expired {}; hides nothing now ({} finding(s) shown again)</li>",
-                x.line,
+                "<li>{}: \"{}\", expired {}; hides nothing now ({} finding(s) shown again)</li>",
+                esc(&super::place(&x.file, x.line)),
                 esc(&x.reason),
                 esc(&x.expires.map(super::rfc3339).unwrap_or_default()),
                 e.matched

@@ -52,15 +52,32 @@ pub struct Finding {
 /// The suppression that applied to a finding.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Applied {
+    /// The configuration file's name, for a suppression from there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     pub line: usize,
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
 }
 
+/// Where a suppression is written: `line 5`, or `trailglass.toml line 5` for one from the
+/// configuration file.
+pub fn place(file: &Option<String>, line: usize) -> String {
+    match file {
+        Some(f) => format!("{f} line {line}"),
+        None => format!("line {line}"),
+    }
+}
+
 impl Applied {
+    pub fn place(&self) -> String {
+        place(&self.file, self.line)
+    }
+
     fn of(s: &Suppression) -> Applied {
         Applied {
+            file: s.file.clone(),
             line: s.line,
             reason: s.reason.clone(),
             expires: s.expires.map(rfc3339),
@@ -114,10 +131,10 @@ impl Finding {
     /// Why it is hidden, or that an expired suppression no longer hides it (empty otherwise).
     pub fn note(&self) -> String {
         match (&self.suppressed_by, &self.expired_suppression) {
-            (Some(a), _) => format!("suppressed (line {}): {}", a.line, a.reason),
+            (Some(a), _) => format!("suppressed ({}): {}", a.place(), a.reason),
             (None, Some(a)) => format!(
-                "suppression of line {} expired {}: no longer hidden",
-                a.line,
+                "suppression of {} expired {}: no longer hidden",
+                a.place(),
                 a.expires.as_deref().unwrap_or("")
             ),
             _ => String::new(),
@@ -295,7 +312,7 @@ pub fn build(input: Input, state: Option<&State>) -> Report {
                 .filter(|f| {
                     f.expired_suppression
                         .as_ref()
-                        .is_some_and(|a| a.line == s.line)
+                        .is_some_and(|a| a.line == s.line && a.file == s.file)
                 })
                 .count(),
         })

@@ -208,8 +208,8 @@ fn markdown(r: &Report) -> String {
             let x = &e.suppression;
             let _ = writeln!(
                 out,
-                "- line {}: \"{}\", expired {}; hides nothing now ({} finding{} shown again)",
-                x.line,
+                "- {}: \"{}\", expired {}; hides nothing now ({} finding{} shown again)",
+                super::place(&x.file, x.line),
                 cell(&x.reason),
                 x.expires.map(super::rfc3339).unwrap_or_default(),
                 e.matched,

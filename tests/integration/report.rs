@@ -755,6 +755,103 @@ fn r20_ingest_first_with_ingest_options() {
     report(&w, &["--", "--strict"], 2);
 }
 
+#[test]
+fn r20_suppressions_from_trailglass_toml_for_report_and_findings() {
+    let w = sample_lake();
+    // The sample's configuration with suppressions appended, beside its approvals.
+    std::fs::copy(
+        sample_dir().join("approvals.csv"),
+        w.path().join("approvals.csv"),
+    )
+    .expect("copy approvals");
+    let base = std::fs::read_to_string(sample_dir().join("trailglass.toml")).expect("config");
+    let lines = base.lines().count();
+    let with = |extra: &str| write(&w, "trailglass.toml", &format!("{base}{extra}"));
+    let run = |cfg: &Path, args: &[&str], code: i32| {
+        let mut all = vec!["--config", p(cfg)];
+        all.extend_from_slice(args);
+        w.run_code(&all, code)
+    };
+    // Without a suppression the audit-tampering findings (critical) fail both verbs.
+    let plain = with("");
+    run(&plain, &["report", "--fail-on", "critical"], 1);
+    run(&plain, &["findings", "--fail-on", "critical"], 1);
+    // Suppressed in trailglass.toml: both verbs exit 0, and the report names file and line.
+    let cfg =
+        with("\n[[suppression]]\nrule = \"BG008\"\nreason = \"trail rebuilt in drill CHG-7\"\n");
+    run(&cfg, &["findings", "--fail-on", "critical"], 0);
+    let out = run(
+        &cfg,
+        &[
+            "report",
+            "--fail-on",
+            "critical",
+            "--format",
+            "json",
+            "--created",
+            CREATED,
+        ],
+        0,
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("report JSON");
+    let hidden: Vec<&Value> = doc["suppressed"]
+        .as_array()
+        .expect("suppressed")
+        .iter()
+        .filter(|f| f["rule_id"] == "BG008")
+        .collect();
+    assert_eq!(hidden.len(), 4);
+    for f in hidden {
+        assert_eq!(f["suppressed_by"]["file"], "trailglass.toml");
+        assert_eq!(f["suppressed_by"]["line"], lines + 2);
+    }
+    let md = run(&cfg, &["report", "--created", CREATED], 0);
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.contains(&format!(
+            "suppressed (trailglass.toml line {}): trail rebuilt",
+            lines + 2
+        )),
+        "{md}"
+    );
+    // With --suppressions too, both files' suppressions apply.
+    let sup = fixture("suppressions.toml");
+    let out = run(
+        &cfg,
+        &[
+            "report",
+            "--format",
+            "json",
+            "--created",
+            CREATED,
+            "--suppressions",
+            p(&sup),
+        ],
+        0,
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("report JSON");
+    let rules: BTreeSet<&str> = doc["suppressed"]
+        .as_array()
+        .expect("suppressed")
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str())
+        .collect();
+    assert_eq!(rules, BTreeSet::from(["BG008", "BG011", "BG014"]));
+    // Malformed (no reason): exit 2 naming trailglass.toml and the line, for both verbs.
+    let bad = with("\n[[suppression]]\nrule = \"BG008\"\n");
+    for verb in ["report", "findings"] {
+        let out = run(&bad, &[verb], 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("trailglass.toml:{}:", lines + 2)) && err.contains("reason"),
+            "{verb}: {err}"
+        );
+    }
+    // The configuration itself still rejects unknown tables.
+    let unknown = with("\n[[suppresion]]\nrule = \"BG008\"\nreason = \"typo\"\n");
+    run(&unknown, &["findings"], 2);
+}
+
 /// A tiny CloudTrail writer for the anomaly tests: break-glass role sessions (an `AssumeRole` by
 /// a user, then actions with the issued key), one file per session under the key layout.
 struct Trail {
