@@ -99,6 +99,10 @@ pub const DEFAULT_LOOKBACK: i64 = 48 * 3600;
 #[serde(deny_unknown_fields)]
 struct FileDoc {
     breakglass: Option<FileBreakglass>,
+    /// `[[suppression]]` tables: read and checked by `report::suppress` (they are not part of
+    /// what break-glass is, so not of `Config` nor of the stored answers' key).
+    #[serde(default, rename = "suppression")]
+    _suppression: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]

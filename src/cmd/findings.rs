@@ -43,7 +43,7 @@ pub struct FindingsArgs {
     #[arg(long)]
     pub fail_on: Option<String>,
     /// Suppressions (TOML, as for `report`): a finding they hide is still listed but does not
-    /// count for --fail-on.
+    /// count for --fail-on. The [[suppression]] tables of trailglass.toml apply as well.
     #[arg(long)]
     pub suppressions: Option<std::path::PathBuf>,
     /// Output format.
@@ -72,10 +72,8 @@ pub fn run(args: &FindingsArgs, cli: &Cli) -> Result<Exit> {
     let (from, to) = (window.from, window.to);
     let min = rank("--severity", &args.severity)?;
     let fail = rank("--fail-on", &args.fail_on)?;
-    let suppressions = match &args.suppressions {
-        Some(p) => crate::report::suppress::load(p)?,
-        None => Vec::new(),
-    };
+    let suppressions =
+        crate::report::suppress::load_all(cli.config.as_deref(), args.suppressions.as_deref())?;
     let rules: Vec<String> = args
         .rule
         .iter()

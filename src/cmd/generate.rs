@@ -67,6 +67,11 @@ pub struct GenerateArgs {
     /// and automation (default 0.12; the sample preset 0).
     #[arg(long)]
     pub assume_share: Option<f64>,
+    /// Plant the anomaly story instead of scenarios: a routine break-glass role used the same way
+    /// every day, then on the last day one instance of each anomaly kind (planted) or only the
+    /// routine (steady); the answer key lists the window and the anomalies. Implies --sessions 0.
+    #[arg(long, value_enum)]
+    pub anomalies: Option<r#gen::planted::Anomalies>,
     /// Replace an existing trail in --out.
     #[arg(long)]
     pub force: bool,
@@ -129,6 +134,10 @@ impl GenerateArgs {
         }
         if let Some(s) = &self.size {
             c.size_bytes = Some(parse_size(s)?);
+        }
+        if self.anomalies.is_some() {
+            c.anomalies = self.anomalies;
+            c.sessions = 0;
         }
         if let Some(v) = self.sessions {
             c.sessions = v;

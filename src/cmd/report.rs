@@ -23,6 +23,7 @@ use crate::report::{self, Input, State, suppress};
 #[command(after_help = "Examples:
   trailglass report --since 24h
   trailglass report --since 24h --format json --out report.json --fail-on high
+  trailglass report --since 7d --format html --out report.html
   trailglass report --from 2026-03-01 --to 2026-03-08 --suppressions suppressions.toml
   trailglass report --since 7d --state report-state.json --fail-on medium   (only new findings)
   trailglass report --since 24h --ingest s3://org-trail-bucket -- --profile soc-readonly --region us-east-1")]
@@ -47,7 +48,8 @@ pub struct ReportArgs {
     #[arg(long)]
     pub fail_on: Option<String>,
     /// Suppressions: a TOML file of [[suppression]] tables (rule, session, principal glob,
-    /// account or event; a required reason; an optional expires).
+    /// account or event; a required reason; an optional expires). The same tables in
+    /// trailglass.toml (--config) apply as well.
     #[arg(long)]
     pub suppressions: Option<PathBuf>,
     /// Remember reported findings in this file and report each one only once across runs.
@@ -114,10 +116,7 @@ pub fn run(args: &ReportArgs, cli: &Cli) -> Result<Exit> {
     let fail = rank("--fail-on", &args.fail_on)?;
     let now = created(&args.created)?;
     // Input errors first, before the lake is read or the state locked.
-    let suppressions = match &args.suppressions {
-        Some(p) => suppress::load(p)?,
-        None => Vec::new(),
-    };
+    let suppressions = suppress::load_all(cli.config.as_deref(), args.suppressions.as_deref())?;
     let ingest = match &args.ingest {
         Some(src) => Some(ingest_args(src, &args.ingest_options)?),
         None => None,

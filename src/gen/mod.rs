@@ -84,6 +84,12 @@
 //! - **Answer key extras** beyond the requested fields: per session `variant` (scenario name) and
 //!   `end` (last action); top level `findings` (every expected finding: rule, session, event);
 //!   `generator` also lists the accounts with their role and the log bytes written.
+//! - **Anomaly story** (`--anomalies planted|steady`, with no scenarios): `planted::WINDOW_DAY`
+//!   is the data. Each planted session has its own approval, from a minute before it to a minute
+//!   after its last action, so only the session meant to raise AN008 has an uncovered use; the
+//!   answer key's `anomalies` lists (rule, session, event) for every anomaly of the last day, the
+//!   event being the session's entry (AN001–AN007), its first uncovered action (AN008) or the
+//!   first failed attempt (AN009).
 //! - **Digests**: one `CloudTrail-Digest` per account/region/day of delivery, chained to the
 //!   previous day's; `hashValue`/`previousDigestHashValue` are the real SHA-256 of the
 //!   uncompressed bytes; signatures are deterministic placeholders (no signing key exists, no
@@ -152,6 +158,8 @@ pub struct GenConfig {
     /// Center permission sets and automation (`sts::assume_event`). Real organization trails
     /// have AssumeRole among their top event names; 0 gives the older, STS-quiet traffic.
     pub assume_share: f64,
+    /// Plant the anomaly story instead of scenarios (`planted::Anomalies`; `sessions` must be 0).
+    pub anomalies: Option<planted::Anomalies>,
 }
 
 impl Default for GenConfig {
@@ -169,6 +177,7 @@ impl Default for GenConfig {
             org_id: None,
             gzip_level: 6,
             assume_share: 0.12,
+            anomalies: None,
         }
     }
 }
@@ -216,6 +225,17 @@ impl GenConfig {
         if !(0.0..=0.9).contains(&self.assume_share) {
             bail!("--assume-share must be between 0 and 0.9");
         }
+        if self.anomalies.is_some() {
+            if self.sessions > 0 {
+                bail!("--anomalies plants its own sessions; give --sessions 0");
+            }
+            if self.accounts < 3 || self.regions < 2 || self.days < Planter::ANOMALY_DAYS {
+                bail!(
+                    "--anomalies needs at least 3 accounts, 2 regions and {} days",
+                    Planter::ANOMALY_DAYS
+                );
+            }
+        }
         if !(1..=9).contains(&self.gzip_level) {
             bail!("gzip level must be between 1 and 9");
         }
@@ -239,6 +259,12 @@ pub struct AnswerKey {
     pub rules: BTreeMap<String, u64>,
     /// Every expected finding: rule, session (if any) and event (if any).
     pub findings: Vec<FindingTruth>,
+    /// With `--anomalies`: the report window (the last day) and every anomaly a report of it must
+    /// raise (rule, session, event), no more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly_window: Option<[String; 2]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomalies: Option<Vec<FindingTruth>>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, Default)]
@@ -460,6 +486,9 @@ pub fn generate(cfg: &GenConfig, out: &Path) -> Result<AnswerKey> {
     // Planted scenarios.
     let mut planter = Planter::new(&wd, win, nw);
     planter.plant(cfg.sessions);
+    if let Some(a) = cfg.anomalies {
+        planter.plant_anomalies(a);
+    }
 
     // Background counts per slot.
     let total_slots = streams * nw as usize;
@@ -641,6 +670,11 @@ pub fn generate(cfg: &GenConfig, out: &Path) -> Result<AnswerKey> {
         sessions,
         rules,
         findings,
+        anomaly_window: cfg.anomalies.map(|_| {
+            let (from, to) = planter.anomaly_window();
+            [time::iso(from), time::iso(to)]
+        }),
+        anomalies: cfg.anomalies.map(|_| planter.anomalies.clone()),
     };
     let mut text = serde_json::to_string_pretty(&key)?;
     text.push('\n');

@@ -320,6 +320,8 @@ pub struct Planter<'w> {
     pub rotations: Vec<(String, i64)>,
     /// Findings outside sessions: (rule, event id).
     pub extra: Vec<(&'static str, String)>,
+    /// The anomalies planted (`plant_anomalies`): rule, session, event.
+    pub anomalies: Vec<FindingTruth>,
     sc: Scratch,
     w: W,
     g: Rng,
@@ -352,6 +354,7 @@ impl<'w> Planter<'w> {
             revocations: Vec::new(),
             rotations: Vec::new(),
             extra: Vec::new(),
+            anomalies: Vec::new(),
             sc: Scratch::new(),
             w: W::new(),
             g: Rng::at(wd.seed, &[0x91A7]),
@@ -2171,6 +2174,28 @@ impl<'w> Planter<'w> {
             .push((format!("arn:aws:iam::{acct}:root"), t));
     }
 
+    /// A denied `AssumeRole` of break-glass role `role` in account `a` by the on-call user dana
+    /// (same account as the role: one record). Returns its event id.
+    fn denied_assume(&mut self, a: usize, role: &str, t: i64) -> String {
+        let acct = self.acct(a);
+        let role_arn = format!("arn:aws:iam::{acct}:role/{role}");
+        let mut c = Call::new("sts.amazonaws.com", "AssumeRole", Some(true));
+        c.params = object(|w| {
+            w.str("roleArn", &role_arn);
+            w.str("roleSessionName", "dana");
+            w.num("durationSeconds", 3600);
+        });
+        c.error = Some((
+            "AccessDenied",
+            format!(
+                "User: arn:aws:iam::{acct}:user/dana is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            ),
+        ));
+        let ident = self.oncall_ident("dana");
+        let ip = Self::oncall_ip("dana");
+        self.emit(&ident, a, 0, t, &ip, UA_CLI_BG, false, &c, NONE)
+    }
+
     /// Once per cycle: events that are findings without being break-glass sessions.
     fn rules_only(&mut self, k: usize, t: i64) {
         let sfx = suffix(k);
@@ -2182,24 +2207,10 @@ impl<'w> Planter<'w> {
         self.extra.push(("BG009", ev));
         let ev = self.bg_console_login(mgmt, None, t + 300, false, false, false, NONE);
         self.extra.push(("BG009", ev));
-        let role = format!("BreakGlassAdmin{sfx}");
-        let role_arn = format!("arn:aws:iam::{macct}:role/{role}");
-        let mut c = Call::new("sts.amazonaws.com", "AssumeRole", Some(true));
-        c.params = object(|w| {
-            w.str("roleArn", &role_arn);
-            w.str("roleSessionName", "dana");
-            w.num("durationSeconds", 3600);
-        });
-        c.error = Some((
-            "AccessDenied",
-            format!(
-                "User: arn:aws:iam::{macct}:user/dana is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
-            ),
-        ));
+        let ev = self.denied_assume(mgmt, &format!("BreakGlassAdmin{sfx}"), t + 600);
+        self.extra.push(("BG009", ev));
         let ident = self.oncall_ident("dana");
         let ip = Self::oncall_ip("dana");
-        let ev = self.emit(&ident, mgmt, 0, t + 600, &ip, UA_CLI_BG, false, &c, NONE);
-        self.extra.push(("BG009", ev));
         // BG010 outside any session: an admin deletes a break-glass user's virtual MFA device.
         let echo = format!("breakglass-echo{sfx}");
         let c = Call::new("iam.amazonaws.com", "DeleteVirtualMFADevice", Some(false)).params(
@@ -2417,6 +2428,233 @@ fn schedule(wd: &World, n: usize) -> Vec<(Option<V>, usize, i64)> {
     }
     out.sort_by_key(|x| x.2);
     out
+}
+
+// ---------------------------------------------------------------------- anomalies
+
+/// The anomaly story of `trailglass generate --anomalies`: a routine break-glass role used the
+/// same way every day, then a last day (the report window) with one instance of each anomaly kind
+/// of `queries/anomalies/` (`planted`), or only the routine (`steady`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Anomalies {
+    Planted,
+    Steady,
+}
+
+/// The routine role and its habit: every day at 10:00, 30 minutes, 6 actions of which 3 writes,
+/// in the first region, from the on-call user's address and CLI.
+const ROUTINE_ROLE: &str = "BreakGlassOps";
+const ROUTINE: Habit = Habit {
+    at: 10 * 3600,
+    minutes: 30,
+    actions: 6,
+    writes: 3,
+};
+
+/// One session's shape: start (seconds after midnight UTC), length, actions, writes.
+#[derive(Clone, Copy)]
+struct Habit {
+    at: i64,
+    minutes: i64,
+    actions: usize,
+    writes: usize,
+}
+
+/// How a planted session departs from the routine.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Twist {
+    /// Nothing: the routine session of the window's day.
+    None,
+    /// The routine role in an account that never had a break-glass session.
+    NewAccount,
+    /// Actions from another region, network and user agent.
+    NewOrigin,
+    /// The approval closes a quarter of an hour into the session.
+    ApprovalCut,
+    /// Several failed assumptions of the routine role (no session).
+    FailedAttempts(usize),
+}
+
+/// The window's day, as data: (anomaly ids it must raise, shape, twist). Times are whole minutes
+/// plus 7 s like every planted time.
+/// The window's day, as data: (anomaly ids it must raise, shape, twist). The routine role's
+/// sessions all start in its usual hour and their approvals (each session's own, from a minute
+/// before it to a minute after its last action) never cover the uses of the `ApprovalCut`
+/// session after its cut. Times are whole minutes plus 7 s like every planted time.
+const WINDOW_DAY: [(&[&str], Habit, Twist); 7] = [
+    (
+        &[],
+        Habit {
+            at: 10 * 3600 + 3000,
+            ..ROUTINE
+        },
+        Twist::None,
+    ),
+    (
+        &["AN001", "AN002"],
+        Habit {
+            at: 14 * 3600,
+            minutes: 20,
+            actions: 4,
+            writes: 1,
+        },
+        Twist::NewAccount,
+    ),
+    (
+        &["AN003"],
+        Habit {
+            at: 3 * 3600,
+            ..ROUTINE
+        },
+        Twist::None,
+    ),
+    (
+        &["AN004"],
+        Habit {
+            at: 10 * 3600 + 2700,
+            minutes: 240,
+            actions: 30,
+            writes: 20,
+        },
+        Twist::None,
+    ),
+    (
+        &["AN005", "AN006", "AN007"],
+        Habit {
+            at: 10 * 3600 + 2100,
+            minutes: 10,
+            actions: 3,
+            writes: 1,
+        },
+        Twist::NewOrigin,
+    ),
+    (&["AN008"], ROUTINE, Twist::ApprovalCut),
+    (
+        &["AN009"],
+        Habit {
+            at: 16 * 3600,
+            ..ROUTINE
+        },
+        Twist::FailedAttempts(5),
+    ),
+];
+
+const ORIGIN_IP: &str = "203.0.113.50";
+const ORIGIN_UA: &str = "curl/8.5.0";
+
+impl Planter<'_> {
+    /// The days of history `plant_anomalies` needs before the window's day: AN003's hour of the
+    /// week must have been seen on every weekday, and AN009 needs 7 earlier 24-hour periods.
+    pub const ANOMALY_DAYS: u32 = 9;
+
+    /// The report window of the anomaly story: the last generated day.
+    pub fn anomaly_window(&self) -> (i64, i64) {
+        (self.wd.t_end - 86_400, self.wd.t_end)
+    }
+
+    /// Plant the anomaly story (see [`Anomalies`]); the planted anomalies go to `anomalies`.
+    pub fn plant_anomalies(&mut self, what: Anomalies) {
+        let (home, elsewhere) = (self.wd.members()[0], self.wd.mgmt);
+        let (day0, window) = (self.wd.t0, self.anomaly_window().0);
+        let mut d = day0;
+        while d < window {
+            self.anomaly_session(home, d, ROUTINE, Twist::None);
+            d += 86_400;
+        }
+        for (rules, shape, twist) in WINDOW_DAY {
+            if what == Anomalies::Steady && !rules.is_empty() {
+                continue;
+            }
+            let (s, first) = match twist {
+                Twist::FailedAttempts(n) => {
+                    let t = window + shape.at + 7;
+                    let first = self.denied_assume(home, ROUTINE_ROLE, t);
+                    self.extra.push(("BG009", first.clone()));
+                    for i in 1..n as i64 {
+                        let ev = self.denied_assume(home, ROUTINE_ROLE, t + 60 * i);
+                        self.extra.push(("BG009", ev));
+                    }
+                    (None, Some(first))
+                }
+                Twist::NewAccount => (
+                    Some(self.anomaly_session(elsewhere, window, shape, twist)),
+                    None,
+                ),
+                _ => {
+                    let s = self.anomaly_session(home, window, shape, twist);
+                    let first = (twist == Twist::ApprovalCut).then(|| {
+                        let cut = self.sessions[s].start + 900;
+                        self.sessions[s]
+                            .acts
+                            .iter()
+                            .find(|a| a.t > cut)
+                            .map(|a| a.event_id.clone())
+                    });
+                    (Some(s), first.flatten())
+                }
+            };
+            for rule in rules {
+                let (session_id, eventid) = match s {
+                    Some(s) => {
+                        let ss = &self.sessions[s];
+                        let id = session_id(self.wd.acct(ss.acct), ss.kind, &ss.key, ss.start);
+                        (
+                            Some(id),
+                            first.clone().or_else(|| ss.entry_event_id.clone()),
+                        )
+                    }
+                    None => (None, first.clone()),
+                };
+                self.anomalies.push(FindingTruth {
+                    rule_id: (*rule).to_string(),
+                    session_id,
+                    eventid,
+                });
+            }
+        }
+        self.anomalies.sort();
+    }
+
+    /// A role session of the routine role in account `a` on the day starting at `day`, shaped
+    /// `shape`, with an approval covering it (cut short for [`Twist::ApprovalCut`]).
+    fn anomaly_session(&mut self, a: usize, day: i64, shape: Habit, twist: Twist) -> usize {
+        let t = day + shape.at + 7;
+        let s = self.role_session(V::RoleMfa, "dana", a, ROUTINE_ROLE, t, 43_200, true, NONE);
+        self.sessions[s].variant = if day + 86_400 > self.anomaly_window().0 {
+            "anomaly_window"
+        } else {
+            "anomaly_routine"
+        };
+        let mut region = 0;
+        if twist == Twist::NewOrigin {
+            self.sessions[s].ip = ORIGIN_IP.to_string();
+            self.sessions[s].ua = ORIGIN_UA;
+            region = self.wd.regions.len() - 1;
+        }
+        let n = shape.actions.max(1) as i64;
+        let plan: Vec<(i64, usize, K)> = (0..n)
+            .map(|i| {
+                let off = 60 + (shape.minutes * 60 - 60) * i / (n - 1).max(1);
+                let k = if (i as usize) < shape.writes {
+                    K::Write
+                } else {
+                    K::Read
+                };
+                (off, region, k)
+            })
+            .collect();
+        self.acts(s, t, &plan);
+        let end = self.end_of(s);
+        let until = if twist == Twist::ApprovalCut {
+            t + 900
+        } else {
+            end + 60
+        };
+        let arn = self.sessions[s].principal_arn.clone();
+        self.approve(&arn, t - 60, until);
+        s
+    }
 }
 
 // ---------------------------------------------------------------------- truth

@@ -122,6 +122,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../queries/anomalies/AN005_new_origin.sql"),
     ),
     (
+        "anomalies/AN008_outside_approval.sql",
+        include_str!("../../queries/anomalies/AN008_outside_approval.sql"),
+    ),
+    (
+        "anomalies/AN009_failed_attempt_spike.sql",
+        include_str!("../../queries/anomalies/AN009_failed_attempt_spike.sql"),
+    ),
+    (
         "investigate/access_key_activity.sql",
         include_str!("../../queries/investigate/access_key_activity.sql"),
     ),
@@ -1085,6 +1093,9 @@ impl Analysis {
         let mut out = Vec::new();
         let queries: Vec<Query> = self.catalog.anomalies().cloned().collect();
         for q in queries {
+            if q.requires.iter().any(|r| r == "findings") {
+                self.findings().await?;
+            }
             let params = self.bind(&q, &given)?;
             let (_, batches) = run_query(&self.ctx, &q, &params).await?;
             for b in batches {

@@ -1,6 +1,6 @@
 //! Scheduled reports (SPEC §10): the sessions of a window with their findings, a summary,
 //! suppressions and the findings earlier runs already reported, rendered for people (Markdown) and
-//! programs (JSON, CSV).
+//! programs (JSON, CSV, OCSF) and as a self-contained HTML page with charts.
 //!
 //! The report is built from plain rows (the `sessions` and `findings` relations of the catalog)
 //! by [`build`], a pure function: the same rows, suppressions, state and creation time give the
@@ -8,6 +8,7 @@
 //! Every finding carries a stable id ([`state::finding_id`]) derived from its rule, session and
 //! event, never from its position, so ids survive re-ingests and compaction.
 
+pub mod html;
 pub mod render;
 pub mod state;
 pub mod suppress;
@@ -20,7 +21,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::query::catalog::severity_rank;
+use crate::query::catalog::{SEVERITIES, severity_rank};
 use crate::query::window::Window;
 pub use state::State;
 pub use suppress::Suppression;
@@ -51,15 +52,32 @@ pub struct Finding {
 /// The suppression that applied to a finding.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Applied {
+    /// The configuration file's name, for a suppression from there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     pub line: usize,
     pub reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
 }
 
+/// Where a suppression is written: `line 5`, or `trailglass.toml line 5` for one from the
+/// configuration file.
+pub fn place(file: &Option<String>, line: usize) -> String {
+    match file {
+        Some(f) => format!("{f} line {line}"),
+        None => format!("line {line}"),
+    }
+}
+
 impl Applied {
+    pub fn place(&self) -> String {
+        place(&self.file, self.line)
+    }
+
     fn of(s: &Suppression) -> Applied {
         Applied {
+            file: s.file.clone(),
             line: s.line,
             reason: s.reason.clone(),
             expires: s.expires.map(rfc3339),
@@ -108,6 +126,19 @@ impl Finding {
             }
         }
         self.expired_suppression = expired.map(Applied::of);
+    }
+
+    /// Why it is hidden, or that an expired suppression no longer hides it (empty otherwise).
+    pub fn note(&self) -> String {
+        match (&self.suppressed_by, &self.expired_suppression) {
+            (Some(a), _) => format!("suppressed ({}): {}", a.place(), a.reason),
+            (None, Some(a)) => format!(
+                "suppression of {} expired {}: no longer hidden",
+                a.place(),
+                a.expires.as_deref().unwrap_or("")
+            ),
+            _ => String::new(),
+        }
     }
 
     fn rank(&self) -> usize {
@@ -281,7 +312,7 @@ pub fn build(input: Input, state: Option<&State>) -> Report {
                 .filter(|f| {
                     f.expired_suppression
                         .as_ref()
-                        .is_some_and(|a| a.line == s.line)
+                        .is_some_and(|a| a.line == s.line && a.file == s.file)
                 })
                 .count(),
         })
@@ -307,6 +338,55 @@ impl Report {
     /// The most severe finding that counts (rank, see `SEVERITIES`).
     pub fn worst(&self) -> Option<usize> {
         worst(&self.findings)
+    }
+
+    /// The window in words, as the human formats state it.
+    pub fn window_text(&self) -> String {
+        match (&self.window.from, &self.window.to) {
+            (None, None) => "the whole lake".to_string(),
+            (f, t) => format!(
+                "{} to {}",
+                f.as_deref().unwrap_or("the beginning"),
+                t.as_deref().unwrap_or("now")
+            ),
+        }
+    }
+
+    /// The ingest's summary line, with `--ingest`.
+    pub fn ingest_text(&self) -> Option<String> {
+        let ing = self.ingest.as_ref()?;
+        let n = |k: &str| ing[k].as_u64().unwrap_or(0);
+        Some(format!(
+            "ingest: {} objects new ({} already ingested), {} records; rejected: {} objects, {} records; {} objects unreadable",
+            n("objects_ingested"),
+            n("objects_already_ingested"),
+            n("records"),
+            n("rejected_objects"),
+            n("rejected_records"),
+            ing["failed"].as_array().map_or(0, Vec::len)
+        ))
+    }
+}
+
+impl Summary {
+    /// The summary's count tables: (heading, rows), severities most severe first.
+    pub fn tables(&self) -> [(&'static str, Vec<(&str, usize)>); 4] {
+        fn rows(m: &BTreeMap<String, usize>) -> Vec<(&str, usize)> {
+            m.iter().map(|(k, v)| (k.as_str(), *v)).collect()
+        }
+        [
+            ("session kind", rows(&self.sessions_by_kind)),
+            ("account", rows(&self.sessions_by_account)),
+            (
+                "severity",
+                SEVERITIES
+                    .iter()
+                    .rev()
+                    .filter_map(|sev| self.findings_by_severity.get(*sev).map(|n| (*sev, *n)))
+                    .collect(),
+            ),
+            ("rule", rows(&self.findings_by_rule)),
+        ]
     }
 }
 

@@ -1,12 +1,12 @@
 //! The report's formats: Markdown for a ticket or a pull request, JSON (one document with a
-//! schema version), CSV (one row per finding, suppressed ones included and marked).
+//! schema version), CSV (one row per finding, suppressed ones included and marked), OCSF, and
+//! HTML (`html.rs`).
 
 use std::fmt::Write as _;
 
 use anyhow::Result;
 
 use super::{Finding, Report};
-use crate::query::catalog::SEVERITIES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ReportFormat {
@@ -15,6 +15,8 @@ pub enum ReportFormat {
     Csv,
     /// OCSF Detection Finding (class 2004) objects, one per finding, as a JSON array.
     Ocsf,
+    /// One self-contained page with charts (no script, nothing loaded from anywhere).
+    Html,
 }
 
 /// Render `report` in `format`.
@@ -27,6 +29,7 @@ pub fn render(report: &Report, format: ReportFormat) -> Result<String> {
             s
         }
         ReportFormat::Csv => csv(report),
+        ReportFormat::Html => super::html::page(report),
         ReportFormat::Ocsf => {
             let items: Vec<serde_json::Value> = report
                 .findings
@@ -61,15 +64,7 @@ fn findings_table(out: &mut String, findings: &[&Finding], with_session: bool) {
         out.push_str("|---|---|---|---|---|---|\n");
     }
     for f in findings {
-        let note = match (&f.suppressed_by, &f.expired_suppression) {
-            (Some(a), _) => format!("suppressed (line {}): {}", a.line, a.reason),
-            (None, Some(a)) => format!(
-                "suppression of line {} expired {}: no longer hidden",
-                a.line,
-                a.expires.as_deref().unwrap_or("")
-            ),
-            _ => String::new(),
-        };
+        let note = f.note();
         let mut row = format!("| {} | {} |", cell(&f.severity), cell(&f.rule_id));
         if with_session {
             let _ = write!(row, " {} |", cell(opt(&f.session_id)));
@@ -96,14 +91,7 @@ fn counts<'a>(out: &mut String, head: &str, rows: impl Iterator<Item = (&'a str,
 
 fn markdown(r: &Report) -> String {
     let mut out = String::new();
-    let window = match (&r.window.from, &r.window.to) {
-        (None, None) => "the whole lake".to_string(),
-        (f, t) => format!(
-            "{} to {}",
-            f.as_deref().unwrap_or("the beginning"),
-            t.as_deref().unwrap_or("now")
-        ),
-    };
+    let window = r.window_text();
     let _ = writeln!(out, "# trailglass report\n");
     let _ = writeln!(
         out,
@@ -143,43 +131,13 @@ fn markdown(r: &Report) -> String {
             }
         );
     }
-    if let Some(ing) = &r.ingest {
-        let n = |k: &str| ing[k].as_u64().unwrap_or(0);
-        let _ = writeln!(
-            out,
-            "- ingest: {} objects new ({} already ingested), {} records; rejected: {} objects, {} records; {} objects unreadable",
-            n("objects_ingested"),
-            n("objects_already_ingested"),
-            n("records"),
-            n("rejected_objects"),
-            n("rejected_records"),
-            ing["failed"].as_array().map_or(0, Vec::len)
-        );
+    if let Some(line) = r.ingest_text() {
+        let _ = writeln!(out, "- {line}");
     }
     out.push('\n');
-    counts(
-        &mut out,
-        "session kind",
-        s.sessions_by_kind.iter().map(|(k, v)| (k.as_str(), *v)),
-    );
-    counts(
-        &mut out,
-        "account",
-        s.sessions_by_account.iter().map(|(k, v)| (k.as_str(), *v)),
-    );
-    counts(
-        &mut out,
-        "severity",
-        SEVERITIES
-            .iter()
-            .rev()
-            .filter_map(|sev| s.findings_by_severity.get(*sev).map(|n| (*sev, *n))),
-    );
-    counts(
-        &mut out,
-        "rule",
-        s.findings_by_rule.iter().map(|(k, v)| (k.as_str(), *v)),
-    );
+    for (head, rows) in s.tables() {
+        counts(&mut out, head, rows.into_iter());
+    }
 
     let all: Vec<&Finding> = r.findings.iter().chain(&r.suppressed).collect();
     let _ = writeln!(out, "## Sessions\n");
@@ -250,8 +208,8 @@ fn markdown(r: &Report) -> String {
             let x = &e.suppression;
             let _ = writeln!(
                 out,
-                "- line {}: \"{}\", expired {}; hides nothing now ({} finding{} shown again)",
-                x.line,
+                "- {}: \"{}\", expired {}; hides nothing now ({} finding{} shown again)",
+                super::place(&x.file, x.line),
                 cell(&x.reason),
                 x.expires.map(super::rfc3339).unwrap_or_default(),
                 e.matched,

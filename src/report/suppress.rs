@@ -9,6 +9,10 @@
 //! expires = "2026-06-30"                           # optional; from then on it hides nothing
 //! ```
 //!
+//! The same tables may also stand in `trailglass.toml` (the `--config` file, else
+//! `./trailglass.toml`): `report` and `findings` use those and the `--suppressions` file's, and a
+//! suppression from the configuration is named by its file and line.
+//!
 //! A suppression hides a finding from the exit code but never from the report: the finding is
 //! listed with its reason in a section of its own. An expired one hides nothing, and the report
 //! names it, so a forgotten exception cannot silence a finding for ever.
@@ -30,6 +34,16 @@ struct FileDoc {
     suppression: Vec<Spanned<RawEntry>>,
 }
 
+/// `trailglass.toml`: its `[breakglass]` table is the configuration's (checked there).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigDoc {
+    #[serde(default)]
+    suppression: Vec<Spanned<RawEntry>>,
+    #[serde(default, rename = "breakglass")]
+    _breakglass: Option<toml::Value>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEntry {
@@ -45,6 +59,9 @@ struct RawEntry {
 /// One suppression, as written (the line of its `[[suppression]]` header names it).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Suppression {
+    /// The configuration file's name when it comes from there (else the `--suppressions` file).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     pub line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
@@ -98,19 +115,60 @@ pub fn load(path: &Path) -> Result<Vec<Suppression>> {
     parse(&text, path)
 }
 
+/// The suppressions of a scheduled run: the `[[suppression]]` tables of the configuration file
+/// (`config`, else `./trailglass.toml` when there is one), then those of the `--suppressions`
+/// file. Any defect in either is a usage error (exit 2) naming the file and line.
+pub fn load_all(config: Option<&Path>, file: Option<&Path>) -> Result<Vec<Suppression>> {
+    let default = Path::new(crate::config::DEFAULT_FILE);
+    let config = config.or_else(|| default.is_file().then_some(default));
+    let mut out = Vec::new();
+    if let Some(path) = config {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Usage(format!(
+                "cannot read the configuration {}: {e}",
+                path.display()
+            ))
+        })?;
+        let doc: ConfigDoc = toml::from_str(&text).map_err(|e| syntax(path, &text, &e))?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        out.extend(entries(&text, path, doc.suppression, Some(name))?);
+    }
+    if let Some(path) = file {
+        out.extend(load(path)?);
+    }
+    Ok(out)
+}
+
+const HINT: &str = "expected form:\n  [[suppression]]\n  rule = \"BG005\"            # and/or session, principal (glob), account, event\n  reason = \"why it is accepted\"\n  expires = \"2026-06-30\"     # optional";
+
+fn syntax(path: &Path, text: &str, e: &toml::de::Error) -> anyhow::Error {
+    crate::config::located(
+        path,
+        text,
+        e.span(),
+        &format!("{}\n{HINT}", e.message().trim()),
+    )
+    .into()
+}
+
 /// Parse suppressions text; `path` names it in errors.
 pub fn parse(text: &str, path: &Path) -> Result<Vec<Suppression>> {
-    let hint = "expected form:\n  [[suppression]]\n  rule = \"BG005\"            # and/or session, principal (glob), account, event\n  reason = \"why it is accepted\"\n  expires = \"2026-06-30\"     # optional";
-    let doc: FileDoc = toml::from_str(text).map_err(|e| {
-        crate::config::located(
-            path,
-            text,
-            e.span(),
-            &format!("{}\n{hint}", e.message().trim()),
-        )
-    })?;
-    let mut out = Vec::with_capacity(doc.suppression.len());
-    for entry in doc.suppression {
+    let doc: FileDoc = toml::from_str(text).map_err(|e| syntax(path, text, &e))?;
+    entries(text, path, doc.suppression, None)
+}
+
+/// Check the `[[suppression]]` tables of `text`.
+fn entries(
+    text: &str,
+    path: &Path,
+    raw: Vec<Spanned<RawEntry>>,
+    file: Option<String>,
+) -> Result<Vec<Suppression>> {
+    let mut out = Vec::with_capacity(raw.len());
+    for entry in raw {
         let span = entry.span();
         let bad = |msg: &str| crate::config::located(path, text, Some(span.clone()), msg);
         let line = text
@@ -146,6 +204,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Suppression>> {
             })?),
         };
         out.push(Suppression {
+            file: file.clone(),
             line,
             rule: e.rule,
             session: e.session,

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::util::{Workdir, copy_tree, repo, sample, walk};
+use super::util::{Workdir, copy_tree, dom_without_console_output, repo, sample, screenshot, walk};
 
 /// One lake of the sample trail, ingested once and only read by these tests.
 fn lake() -> &'static Workdir {
@@ -1181,58 +1181,12 @@ mod kms {
     }
 }
 
-/// Debian's chromium (scripts/test.sh installs it when missing); a missing browser fails the test.
-fn chromium() -> std::path::PathBuf {
-    let found = std::env::var_os("TRAILGLASS_CHROMIUM")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-                .iter()
-                .map(std::path::PathBuf::from)
-                .find(|p| p.is_file())
-        });
-    found.expect("chromium not found: run scripts/test.sh (it installs Debian's chromium) or set TRAILGLASS_CHROMIUM")
-}
-
-/// Headless Chromium, offline (every host name unresolvable, no background traffic).
-fn headless(profile: &Path) -> std::process::Command {
-    let mut c = std::process::Command::new(chromium());
-    c.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-extensions",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--enable-logging=stderr",
-        "--v=0",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    c
-}
-
 #[test]
 fn timeline_html_opens_in_headless_chromium_without_console_errors() {
     let w = Workdir::new();
     let b = bundle(w.path(), DUP_AND_LATE, &[]);
     let page = format!("file://{}", b.join("timeline.html").display());
-    let out = headless(&w.path().join("profile"))
-        .arg("--dump-dom")
-        .arg(&page)
-        .output()
-        .expect("run chromium");
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{log}");
-    // Console messages (script errors, blocked loads) are logged as CONSOLE lines.
-    let console: Vec<&str> = log
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Refused to"))
-        .collect();
-    assert!(console.is_empty(), "console output: {console:?}");
-    let dom = String::from_utf8_lossy(&out.stdout);
+    let dom = dom_without_console_output(&w.path().join("profile"), &page);
     let csv = std::fs::read_to_string(b.join("timeline.csv")).expect("timeline.csv");
     let actions: Vec<&str> = csv
         .lines()
@@ -1251,24 +1205,7 @@ fn timeline_html_opens_in_headless_chromium_without_console_errors() {
         "no TTL line in the rendered page"
     );
     // It also renders to pixels (what scripts/timeline_screenshot.sh saves for the README).
-    let png = w.path().join("shot.png");
-    let shot = headless(&w.path().join("profile2"))
-        .arg(format!("--screenshot={}", png.display()))
-        .arg("--window-size=1100,900")
-        .arg(&page)
-        .output()
-        .expect("run chromium");
-    assert!(
-        shot.status.success(),
-        "{}",
-        String::from_utf8_lossy(&shot.stderr)
-    );
-    let bytes = std::fs::read(&png).expect("screenshot");
-    assert!(
-        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
-        "{}",
-        bytes.len()
-    );
+    screenshot(w.path(), &page);
 }
 
 #[test]

@@ -161,6 +161,97 @@ fn r20_golden_reports_of_the_sample() {
     check_golden("sample.md", &String::from_utf8_lossy(&out.stdout));
 }
 
+/// The `<svg id="ID" …>…</svg>` element of a rendered DOM.
+fn svg<'a>(dom: &'a str, id: &str) -> &'a str {
+    let at = dom
+        .find(&format!("<svg id=\"{id}\""))
+        .or_else(|| dom.find(&format!("id=\"{id}\"")))
+        .unwrap_or_else(|| panic!("no {id} in the rendered page"));
+    let open = dom[..at].rfind("<svg").unwrap_or(at);
+    let end = dom[open..].find("</svg>").expect("closed svg") + open;
+    &dom[open..end]
+}
+
+#[test]
+fn r20_html_report_opens_in_headless_chromium_with_its_charts() {
+    let w = sample_lake();
+    let sup = fixture("suppressions.toml");
+    let html = w.path().join("report.html");
+    report(
+        &w,
+        &[
+            "--format",
+            "html",
+            "--created",
+            CREATED,
+            "--suppressions",
+            p(&sup),
+            "--out",
+            p(&html),
+        ],
+        0,
+    );
+    let page = format!("file://{}", html.display());
+    let dom = super::util::dom_without_console_output(&w.path().join("profile"), &page);
+    let doc = json_report(&w, &["--suppressions", p(&sup)], 0);
+    let sessions: Vec<&str> = doc["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .map(|s| s["session_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(sessions.len(), 18);
+    // Both charts are drawn with a bar per session; the timeline has a TTL line per session and
+    // marks the actions past the deadline.
+    let timeline = svg(&dom, "timeline-chart");
+    let per_session = svg(&dom, "actions-chart");
+    for id in &sessions {
+        let bar = format!("data-session=\"{id}\"");
+        assert!(timeline.contains(&bar), "{id} not on the timeline");
+        assert!(
+            per_session.contains(&bar),
+            "{id} not in actions per session"
+        );
+        assert!(
+            timeline.contains(&format!("data-ttl=\"{id}\"")),
+            "{id} has no TTL line"
+        );
+    }
+    let after_ttl = doc["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .filter(|s| s["after_ttl"].as_u64().unwrap_or(0) > 0)
+        .count();
+    assert!(after_ttl > 0);
+    assert!(timeline.matches("class=\"late\"").count() >= 1);
+    // Every section is there, and every finding (suppressed ones too) is a row.
+    for section in [
+        "summary",
+        "sessions",
+        "actions",
+        "findings",
+        "anomalies",
+        "suppressed",
+    ] {
+        assert!(
+            dom.contains(&format!("id=\"{section}\"")),
+            "no {section} section"
+        );
+    }
+    for f in doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .chain(doc["suppressed"].as_array().expect("suppressed"))
+    {
+        let id = f["id"].as_str().expect("id");
+        assert!(dom.contains(&format!("data-finding=\"{id}\"")), "{id}");
+    }
+    // It renders to pixels (what scripts/report_screenshot.sh saves for the README).
+    super::util::screenshot(w.path(), &page);
+}
+
 #[test]
 fn r20_report_content_and_out_file() {
     let w = sample_lake();
@@ -664,6 +755,103 @@ fn r20_ingest_first_with_ingest_options() {
     report(&w, &["--", "--strict"], 2);
 }
 
+#[test]
+fn r20_suppressions_from_trailglass_toml_for_report_and_findings() {
+    let w = sample_lake();
+    // The sample's configuration with suppressions appended, beside its approvals.
+    std::fs::copy(
+        sample_dir().join("approvals.csv"),
+        w.path().join("approvals.csv"),
+    )
+    .expect("copy approvals");
+    let base = std::fs::read_to_string(sample_dir().join("trailglass.toml")).expect("config");
+    let lines = base.lines().count();
+    let with = |extra: &str| write(&w, "trailglass.toml", &format!("{base}{extra}"));
+    let run = |cfg: &Path, args: &[&str], code: i32| {
+        let mut all = vec!["--config", p(cfg)];
+        all.extend_from_slice(args);
+        w.run_code(&all, code)
+    };
+    // Without a suppression the audit-tampering findings (critical) fail both verbs.
+    let plain = with("");
+    run(&plain, &["report", "--fail-on", "critical"], 1);
+    run(&plain, &["findings", "--fail-on", "critical"], 1);
+    // Suppressed in trailglass.toml: both verbs exit 0, and the report names file and line.
+    let cfg =
+        with("\n[[suppression]]\nrule = \"BG008\"\nreason = \"trail rebuilt in drill CHG-7\"\n");
+    run(&cfg, &["findings", "--fail-on", "critical"], 0);
+    let out = run(
+        &cfg,
+        &[
+            "report",
+            "--fail-on",
+            "critical",
+            "--format",
+            "json",
+            "--created",
+            CREATED,
+        ],
+        0,
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("report JSON");
+    let hidden: Vec<&Value> = doc["suppressed"]
+        .as_array()
+        .expect("suppressed")
+        .iter()
+        .filter(|f| f["rule_id"] == "BG008")
+        .collect();
+    assert_eq!(hidden.len(), 4);
+    for f in hidden {
+        assert_eq!(f["suppressed_by"]["file"], "trailglass.toml");
+        assert_eq!(f["suppressed_by"]["line"], lines + 2);
+    }
+    let md = run(&cfg, &["report", "--created", CREATED], 0);
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(
+        md.contains(&format!(
+            "suppressed (trailglass.toml line {}): trail rebuilt",
+            lines + 2
+        )),
+        "{md}"
+    );
+    // With --suppressions too, both files' suppressions apply.
+    let sup = fixture("suppressions.toml");
+    let out = run(
+        &cfg,
+        &[
+            "report",
+            "--format",
+            "json",
+            "--created",
+            CREATED,
+            "--suppressions",
+            p(&sup),
+        ],
+        0,
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("report JSON");
+    let rules: BTreeSet<&str> = doc["suppressed"]
+        .as_array()
+        .expect("suppressed")
+        .iter()
+        .filter_map(|f| f["rule_id"].as_str())
+        .collect();
+    assert_eq!(rules, BTreeSet::from(["BG008", "BG011", "BG014"]));
+    // Malformed (no reason): exit 2 naming trailglass.toml and the line, for both verbs.
+    let bad = with("\n[[suppression]]\nrule = \"BG008\"\n");
+    for verb in ["report", "findings"] {
+        let out = run(&bad, &[verb], 2);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("trailglass.toml:{}:", lines + 2)) && err.contains("reason"),
+            "{verb}: {err}"
+        );
+    }
+    // The configuration itself still rejects unknown tables.
+    let unknown = with("\n[[suppresion]]\nrule = \"BG008\"\nreason = \"typo\"\n");
+    run(&unknown, &["findings"], 2);
+}
+
 /// A tiny CloudTrail writer for the anomaly tests: break-glass role sessions (an `AssumeRole` by
 /// a user, then actions with the issued key), one file per session under the key layout.
 struct Trail {
@@ -735,6 +923,41 @@ impl Trail {
                 "eventCategory": "Management"
             }));
         }
+        self.write(account, start, records);
+    }
+
+    /// `count` denied `AssumeRole` calls of `role` by dana, a minute apart from `start`.
+    fn failed_attempts(&mut self, account: &str, role: &str, start: &str, count: usize) {
+        self.n += 1;
+        let n = self.n;
+        let t0 = chrono::DateTime::parse_from_rfc3339(start).expect("start");
+        let role_arn = format!("arn:aws:iam::{account}:role/{role}");
+        let records: Vec<Value> = (0..count)
+            .map(|i| {
+                let at = (t0 + chrono::Duration::minutes(i as i64))
+                    .to_utc()
+                    .format("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string();
+                serde_json::json!({
+                    "eventVersion": "1.08",
+                    "userIdentity": {"type": "IAMUser", "principalId": "AIDATEST", "arn": format!("arn:aws:iam::{account}:user/dana"),
+                                     "accountId": account, "accessKeyId": "AKIATESTDANA", "userName": "dana"},
+                    "eventTime": at, "eventSource": "sts.amazonaws.com", "eventName": "AssumeRole",
+                    "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "aws-cli/2.15.30",
+                    "errorCode": "AccessDenied",
+                    "errorMessage": format!("User: arn:aws:iam::{account}:user/dana is not authorized to perform: sts:AssumeRole on resource: {role_arn}"),
+                    "requestParameters": {"roleArn": role_arn, "roleSessionName": "dana", "durationSeconds": 3600},
+                    "responseElements": null,
+                    "eventID": format!("00000000-0000-4000-9000-{n:06}{i:06}"), "readOnly": true, "eventType": "AwsApiCall",
+                    "managementEvent": true, "recipientAccountId": account, "eventCategory": "Management"
+                })
+            })
+            .collect();
+        self.write(account, start, records);
+    }
+
+    fn write(&self, account: &str, start: &str, records: Vec<Value>) {
+        let n = self.n;
         let day = &start[..10].replace('-', "/");
         let path = self.dir.join(format!(
             "AWSLogs/{account}/CloudTrail/us-east-1/{day}/{account}_CloudTrail_us-east-1_{n}.json"
@@ -742,6 +965,23 @@ impl Trail {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, serde_json::json!({"Records": records}).to_string()).expect("write");
     }
+}
+
+/// The anomaly tests' configuration: the `BreakGlass*` roles, and approvals that cover every
+/// session of the quiet history and of the window except 11:00–12:00 on the window's day.
+fn anomaly_config(w: &Workdir) -> PathBuf {
+    write(
+        w,
+        "approvals.csv",
+        "ticket,principal,not_before,not_after,approver\n\
+         CHG-1,arn:aws:iam::*:role/BreakGlass*,2026-03-01T00:00:00Z,2026-03-09T11:00:00Z,ciso\n\
+         CHG-2,arn:aws:iam::*:role/BreakGlass*,2026-03-09T12:00:00Z,2026-03-10T00:00:00Z,ciso\n",
+    );
+    write(
+        w,
+        "trailglass.toml",
+        "[breakglass]\nroles = [\"arn:aws:iam::*:role/BreakGlass*\"]\nusers = []\nroot = false\napprovals = \"approvals.csv\"\n",
+    )
 }
 
 /// Eight quiet days: the same principal at 10:00 every day (every day of the week), 30 minutes,
@@ -802,6 +1042,18 @@ fn anomalies(w: &Workdir, config: &Path) -> BTreeSet<(String, String)> {
             assert!(s.contains("240 min long, baseline at most 60 min"), "{s}");
             assert!(s.contains("19 writes, baseline at most 8"), "{s}");
         }
+        if f["rule_id"] == "AN008" {
+            let s = f["summary"].as_str().expect("summary");
+            assert!(
+                s.contains("outside any approval window: 4 use(s) from 2026-03-09T11:02:00Z"),
+                "{s}"
+            );
+        }
+        if f["rule_id"] == "AN009" {
+            let s = f["summary"].as_str().expect("summary");
+            assert!(s.starts_with("5 failed break-glass attempts"), "{s}");
+            assert!(s.contains("from 2026-03-09T00:00:00Z in 1 account(s); baseline median 0.0, MAD 0.0 per 24 h over 7 earlier periods, threshold 3.0"), "{s}");
+        }
     }
     doc["findings"]
         .as_array()
@@ -821,12 +1073,17 @@ fn anomalies(w: &Workdir, config: &Path) -> BTreeSet<(String, String)> {
 fn r20_anomalies_steady_history_reports_none() {
     let w = Workdir::new();
     let trail = w.path().join("trail");
-    quiet_history(&trail);
-    let config = write(
-        &w,
-        "trailglass.toml",
-        "[breakglass]\nroles = [\"arn:aws:iam::*:role/BreakGlass*\"]\nusers = []\nroot = false\n",
-    );
+    let mut t = quiet_history(&trail);
+    // One failed attempt a day is the history's habit; one more in the window is no spike.
+    for d in 2..=9 {
+        t.failed_attempts(
+            "111122223333",
+            "BreakGlassAdmin",
+            &format!("2026-03-{d:02}T16:00:00Z"),
+            1,
+        );
+    }
+    let config = anomaly_config(&w);
     w.ingest(&trail, &[]);
     assert_eq!(anomalies(&w, &config), BTreeSet::new());
 }
@@ -862,6 +1119,17 @@ fn r20_anomalies_planted_after_a_quiet_history_are_found_exactly() {
         30,
         20,
     );
+    // At its usual hour, but used on past the approval window closing at 11:00.
+    t.session(
+        "111122223333",
+        "BreakGlassAdmin",
+        "2026-03-09T10:50:00Z",
+        30,
+        6,
+        3,
+    );
+    // Five failed assumptions in an hour, after a history without any.
+    t.failed_attempts("111122223333", "BreakGlassAdmin", "2026-03-09T16:00:00Z", 5);
     // And at its usual hour, from a new network, region and user agent.
     (t.region, t.ip, t.agent) = ("ap-southeast-2", "203.0.113.50", "curl/8.5.0");
     t.session(
@@ -872,11 +1140,7 @@ fn r20_anomalies_planted_after_a_quiet_history_are_found_exactly() {
         3,
         1,
     );
-    let config = write(
-        &w,
-        "trailglass.toml",
-        "[breakglass]\nroles = [\"arn:aws:iam::*:role/BreakGlass*\"]\nusers = []\nroot = false\n",
-    );
+    let config = anomaly_config(&w);
     w.ingest(&trail, &[]);
     let sessions = w.run_code(
         &[
@@ -923,6 +1187,10 @@ fn r20_anomalies_planted_after_a_quiet_history_are_found_exactly() {
         "arn:aws:iam::111122223333:role/BreakGlassAdmin",
         "2026-03-09T10:40",
     );
+    let unapproved = id(
+        "arn:aws:iam::111122223333:role/BreakGlassAdmin",
+        "2026-03-09T10:50",
+    );
     let want: BTreeSet<(String, String)> = [
         ("AN001", &network),
         ("AN001", &other_account),
@@ -932,9 +1200,94 @@ fn r20_anomalies_planted_after_a_quiet_history_are_found_exactly() {
         ("AN005", &moved),
         ("AN006", &moved),
         ("AN007", &moved),
+        ("AN008", &unapproved),
+        ("AN009", &String::new()),
     ]
     .iter()
     .map(|(r, s)| (r.to_string(), s.to_string()))
     .collect();
     assert_eq!(anomalies(&w, &config), want);
+}
+
+/// An anomaly as (rule, session, event).
+type Anomaly = (String, String, String);
+
+/// Generate the anomaly story (`generate --anomalies MODE`), ingest it, report its window, and
+/// return the anomalies found and those the answer key lists.
+fn generated_anomalies(mode: &str) -> (BTreeSet<Anomaly>, BTreeSet<Anomaly>) {
+    let w = Workdir::new();
+    let out = w.path().join("gen");
+    w.run_code(
+        &[
+            "generate",
+            "--out",
+            p(&out),
+            "--days",
+            "9",
+            "--anomalies",
+            mode,
+        ],
+        0,
+    );
+    w.ingest(&out.join("trail"), &[]);
+    let key: Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("answer-key.json")).expect("answer key"),
+    )
+    .expect("answer key JSON");
+    let window = key["anomaly_window"].as_array().expect("anomaly_window");
+    // Under the generated configuration: its approvals are what AN008 judges.
+    let cfg = out.join("trailglass.toml");
+    let run = w.run_code(
+        &[
+            "--config",
+            p(&cfg),
+            "report",
+            "--from",
+            window[0].as_str().expect("from"),
+            "--to",
+            window[1].as_str().expect("to"),
+            "--format",
+            "json",
+            "--created",
+            CREATED,
+        ],
+        0,
+    );
+    let doc: Value = serde_json::from_slice(&run.stdout).expect("report JSON");
+    assert!(doc["summary"]["sessions"].as_u64().expect("count") >= 1);
+    let triple = |f: &Value| {
+        let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
+        (s("rule_id"), s("session_id"), s("eventid"))
+    };
+    let found = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["rule_id"].as_str().is_some_and(|r| r.starts_with("AN")))
+        .map(triple)
+        .collect();
+    let want = key["anomalies"]
+        .as_array()
+        .expect("anomalies in the key")
+        .iter()
+        .map(triple)
+        .collect();
+    (found, want)
+}
+
+#[test]
+fn r20_generated_trail_plants_each_anomaly_kind_once_and_the_report_finds_exactly_those() {
+    let (found, want) = generated_anomalies("planted");
+    let kinds: BTreeSet<String> = want.iter().map(|(r, _, _)| r.clone()).collect();
+    let every: BTreeSet<String> = (1..=9).map(|i| format!("AN{i:03}")).collect();
+    assert_eq!(kinds, every, "the key plants every anomaly kind");
+    assert_eq!(want.len(), 9, "one instance of each kind: {want:?}");
+    assert_eq!(found, want);
+}
+
+#[test]
+fn r20_generated_steady_trail_reports_no_anomaly() {
+    let (found, want) = generated_anomalies("steady");
+    assert!(want.is_empty(), "{want:?}");
+    assert_eq!(found, BTreeSet::new());
 }

@@ -157,3 +157,78 @@ pub fn walk(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// Debian's chromium (scripts/test.sh installs it when missing); a missing browser fails the test.
+pub fn chromium() -> std::path::PathBuf {
+    let found = std::env::var_os("TRAILGLASS_CHROMIUM")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+                .iter()
+                .map(std::path::PathBuf::from)
+                .find(|p| p.is_file())
+        });
+    found.expect("chromium not found: run scripts/test.sh (it installs Debian's chromium) or set TRAILGLASS_CHROMIUM")
+}
+
+/// Headless Chromium, offline (every host name unresolvable, no background traffic).
+pub fn headless(profile: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(chromium());
+    c.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--enable-logging=stderr",
+        "--v=0",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    c
+}
+
+/// Open `page` in headless Chromium and return its DOM after load; fails the test on any console
+/// message (script errors, blocked loads, refused resources are all logged as CONSOLE lines).
+pub fn dom_without_console_output(profile: &Path, page: &str) -> String {
+    let out = headless(profile)
+        .arg("--dump-dom")
+        .arg(page)
+        .output()
+        .expect("run chromium");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    let console: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Refused to"))
+        .collect();
+    assert!(console.is_empty(), "console output: {console:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Render `page` to pixels (as the README's screenshot scripts do) under `dir`; fails unless a
+/// real PNG of some substance comes out. Returns its bytes.
+pub fn screenshot(dir: &Path, page: &str) -> Vec<u8> {
+    let png = dir.join("shot.png");
+    let shot = headless(&dir.join("profile-shot"))
+        .arg(format!("--screenshot={}", png.display()))
+        .arg("--window-size=1100,900")
+        .arg(page)
+        .output()
+        .expect("run chromium");
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let bytes = std::fs::read(&png).expect("screenshot");
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+        "{}",
+        bytes.len()
+    );
+    bytes
+}
