@@ -128,20 +128,20 @@ fn before_start(key: &Value) -> usize {
         .count()
 }
 
-fn micros(s: &str) -> i64 {
+pub(super) fn micros(s: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(s)
         .expect("RFC 3339")
         .timestamp_micros()
 }
 
-fn iso(us: i64) -> String {
+pub(super) fn iso(us: i64) -> String {
     chrono::DateTime::from_timestamp_micros(us)
         .expect("time")
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Rows as sorted JSON text, for comparing multisets of rows.
-fn canon(rows: &[&Value]) -> Vec<String> {
+pub(super) fn canon(rows: &[&Value]) -> Vec<String> {
     let mut v: Vec<String> = rows.iter().map(|r| r.to_string()).collect();
     v.sort();
     v
