@@ -45,8 +45,9 @@ fn run_in_pool(w: &Workdir, limit: &str, args: &[&str]) -> Output {
     out
 }
 
-/// A month of organization trail in which a fifth of the records are AssumeRole* calls of
-/// services, Identity Center and automation. Before step results were stored as plain strings,
+/// Sixty days of organization trail in which a fifth of the records are AssumeRole* calls of
+/// services, Identity Center and automation: `sessions`, `findings`, a catalog query and
+/// `report` run in a small pool with answers equal to the key. Before step results were stored as plain strings,
 /// `tg_sts` was charged many times the memory it held (string views sharing whole buffers) and
 /// failed with "Not enough memory to continue external sort" (on this trail even in a 512 MiB
 /// pool); here a 256 MiB pool must do, and the answers must equal the key. (128 MiB passes on
@@ -66,7 +67,7 @@ fn assume_role_heavy_trail_is_exact_in_a_small_pool() {
             "--regions",
             "2",
             "--days",
-            "30",
+            "60",
             "--sessions",
             "30",
             "--assume-share",
@@ -116,6 +117,42 @@ fn assume_role_heavy_trail_is_exact_in_a_small_pool() {
         listed.len(),
         key["sessions"].as_array().map_or(0, Vec::len) - before_start(&key)
     );
+    // A scheduled report of the same window: its sessions, and its break-glass findings equal
+    // the `findings` rows of the window.
+    let out = run_in_pool(
+        &w,
+        "256MiB",
+        &[
+            "--config",
+            &c,
+            "report",
+            "--from",
+            "2026-03-01",
+            "--format",
+            "json",
+        ],
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("report JSON");
+    assert_eq!(
+        report["sessions"].as_array().map_or(0, Vec::len),
+        listed.len()
+    );
+    let triple = |f: &Value| format!("{} {} {}", f["rule_id"], f["session_id"], f["eventid"]);
+    let mut reported: Vec<String> = report["findings"]
+        .as_array()
+        .expect("report findings")
+        .iter()
+        .filter(|f| f["rule_id"].as_str().is_some_and(|r| r.starts_with("BG")))
+        .map(triple)
+        .collect();
+    let mut want: Vec<String> = findings
+        .iter()
+        .filter(|f| f["eventtime"].as_str().is_some_and(|t| t >= "2026-03-01"))
+        .map(triple)
+        .collect();
+    reported.sort();
+    want.sort();
+    assert_eq!(reported, want);
 }
 
 /// Sessions of the key that start before the trail (their entry lies before the data).
