@@ -220,6 +220,7 @@ fn windowed_answers_equal_the_whole_lake_restricted() {
         .iter()
         .filter(|s| start(s).div_euclid(day) != end(s).div_euclid(day))
         .collect();
+    assert!(!straddling.is_empty(), "no session crosses a UTC midnight");
     let t0 = micros("2026-03-01T00:00:00Z");
     let mut windows: Vec<(Option<i64>, Option<i64>)> = vec![
         (Some(t0 + 2 * day), Some(t0 + 3 * day)),
