@@ -268,6 +268,10 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     let known_digests = rt
         .block_on(known_keys(&lake, Table::Digests))
         .map_err(Error::of_lake)?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis(),
+        "ingest stage: lake opened"
+    );
 
     let mut filter = opts.filter.clone();
     if let Some(days) = opts.lookback_days {
@@ -282,6 +286,11 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
         .install(|| source.list(&filter))
         .map_err(|e| Error::Access(format!("{e:#}")))?;
     summary.listed = listing.logs.len();
+    tracing::debug!(
+        ms = started.elapsed().as_millis(),
+        objects = summary.listed,
+        "ingest stage: listed"
+    );
     // S3 lists each object's ETag: one already in the lake needs no request. Without this a
     // scheduled run would download and decrypt every object of its look-back window again.
     listing.logs.retain(|o| !listed_as_known(o, &known));
@@ -341,6 +350,10 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                 }
                 held.set(batch.text_bytes);
                 let _release = Release(held);
+                tracing::debug!(
+                    ms = started.elapsed().as_millis(),
+                    "ingest stage: batch to the writer"
+                );
                 let span = tracing::info_span!(
                     "batch",
                     objects = batch.o_count,
@@ -349,11 +362,19 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
                 );
                 let n = rt
                     .block_on(tracing::Instrument::instrument(
-                        commit(lake, batch, pool, || held.set(0)),
+                        commit(lake, batch, pool, || {
+                            tracing::debug!(
+                                ms = started.elapsed().as_millis(),
+                                "ingest stage: batch files written"
+                            );
+                            held.set(0)
+                        }),
                         span.clone(),
                     ))
                     .map_err(Error::of_lake)?;
-                span.in_scope(|| tracing::info!(batch = n, "committed"));
+                span.in_scope(|| {
+                    tracing::info!(batch = n, ms = started.elapsed().as_millis(), "committed")
+                });
                 w.batches.push(n);
             }
         });
@@ -441,6 +462,7 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
             }
         }
         drop(token_rx);
+        tracing::debug!(ms = started.elapsed().as_millis(), "ingest stage: decoded");
         let last = std::mem::replace(&mut pending, PendingBatch::new(bucket.clone()));
         if !last.is_empty() {
             let _ = wtx.send(last);
@@ -453,9 +475,17 @@ pub fn run(source: &dyn Source, location: LakeLocation, opts: &Options) -> Resul
     // Sessions read identity_events first; a file per batch made that read mostly per-file
     // overhead (opening, footers, statistics). It is small, so each run merges the days it added to.
     if !written.batches.is_empty() {
+        tracing::debug!(
+            ms = started.elapsed().as_millis(),
+            "ingest stage: committed"
+        );
         rt.block_on(lake.compact_index(Table::IdentityEvents))
             .map_err(Error::of_lake)?;
     }
+    tracing::debug!(
+        ms = started.elapsed().as_millis(),
+        "ingest stage: index merged"
+    );
     summary.batches = written.batches;
     summary.digests = written.digests;
     summary.failed.extend(written.failed);

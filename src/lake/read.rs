@@ -97,14 +97,24 @@ impl LakeSchema {
     /// `events` (at `as_of` when pinned) narrowed to the scan range; already loaded, so building
     /// a provider does no I/O.
     async fn events_provider(&self) -> anyhow::Result<Arc<dyn TableProvider>> {
-        let mut builder = self.events.table_provider();
-        if let Some(v) = self.as_of {
-            super::vacuum::check_retained(&self.events, v).await?;
-            builder = builder.with_table_version(
-                u64::try_from(v).map_err(|_| anyhow::anyhow!("--as-of must not be negative"))?,
-            );
-        }
-        self.range.restrict(Table::Events, builder.await?)
+        let Some(v) = self.as_of else {
+            return self
+                .range
+                .restrict(Table::Events, self.events.table_provider().await?);
+        };
+        super::vacuum::check_retained(&self.events, v).await?;
+        // The table is loaded at its newest version, and a provider built from a loaded table
+        // reads that snapshot whatever version it is asked for (`with_table_version` applies only
+        // to a builder without one): `--as-of` read the newest rows. Load the pinned version.
+        let version =
+            u64::try_from(v).map_err(|_| anyhow::anyhow!("--as-of must not be negative"))?;
+        let mut pinned = self.events.clone();
+        pinned
+            .load_version(version)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read events as of version {v}: {e}"))?;
+        self.range
+            .restrict(Table::Events, pinned.table_provider().await?)
     }
 
     /// Whether `identity_events` holds exactly the identity rows of the `events` read here: it
