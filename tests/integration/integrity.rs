@@ -212,7 +212,7 @@ impl Trail {
             .to_string();
         let record = json!({
             "eventVersion": "1.08",
-            "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": format!("arn:aws:iam::{account}:user/ops"), "accountId": account, "userName": "ops"},
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": format!("arn:aws:iam::{account}:user/ops"), "accountId": account, "userName": "ops", "accessKeyId": format!("AKIAOPS{account}")},
             "eventTime": event_time,
             "eventSource": "s3.amazonaws.com",
             "eventName": "ListBuckets",
@@ -754,4 +754,113 @@ fn a_lake_that_starts_mid_chain_is_no_chain_break() {
     has(&out, "digests: 96: 96 valid");
     has(&out, "gaps: 0");
     has(&out, "result: valid");
+}
+
+/// `ops` is break-glass here: its long-term key is one session per account, over 48 hours and
+/// both regions, whose actions come from every log file of its account.
+fn ops_config(w: &Workdir) -> String {
+    let p = w.path().join("trailglass.toml");
+    std::fs::write(
+        &p,
+        "[breakglass]\nusers = [\"arn:aws:iam::*:user/ops\"]\nttl = \"1h\"\n",
+    )
+    .expect("config");
+    p.to_str().expect("utf-8").to_string()
+}
+
+/// (account, integrity) of every session: from the stored all-history answer (`sessions`) and
+/// evaluated from scratch (`sql`), which must agree.
+fn session_integrity(w: &Workdir, config: &str) -> Vec<(String, String)> {
+    let pairs = |out: Output| -> Vec<(String, String)> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).expect("ndjson");
+                let f = |k: &str| v[k].as_str().expect(k).to_string();
+                (f("account"), f("integrity"))
+            })
+            .collect()
+    };
+    let stored = pairs(w.run_code(&["--config", config, "sessions", "--format", "ndjson"], 0));
+    let out = w.run_code(
+        &[
+            "--config",
+            config,
+            "sql",
+            "SELECT account, integrity FROM sessions ORDER BY start, session_id",
+            "--format",
+            "ndjson",
+        ],
+        0,
+    );
+    let fresh = pairs(out);
+    assert_eq!(stored, fresh, "stored answer and a from-scratch run differ");
+    stored
+}
+
+#[test]
+fn sessions_carry_the_integrity_of_their_log_files() {
+    let (w, trail, keys) = setup();
+    let config = ops_config(&w);
+    w.ingest(&trail.root, &["--config", &config]);
+    let s = |a: &str, i: &str| (a.to_string(), i.to_string());
+    // Nothing validated yet.
+    assert_eq!(
+        session_integrity(&w, &config),
+        vec![s(ACCOUNTS[0], "unknown"), s(ACCOUNTS[1], "unknown")]
+    );
+    let keys = keys.to_str().expect("utf-8");
+    w.run_code(
+        &["--config", &config, "validate-logs", "--public-keys", keys],
+        0,
+    );
+    assert_eq!(
+        session_integrity(&w, &config),
+        vec![s(ACCOUNTS[0], "valid"), s(ACCOUNTS[1], "valid")]
+    );
+    // A run over one account only: the other keeps its newest verdicts.
+    w.run_code(
+        &[
+            "--config",
+            &config,
+            "validate-logs",
+            "--public-keys",
+            keys,
+            "--accounts",
+            ACCOUNTS[1],
+        ],
+        0,
+    );
+    assert_eq!(
+        session_integrity(&w, &config),
+        vec![s(ACCOUNTS[0], "valid"), s(ACCOUNTS[1], "valid")]
+    );
+}
+
+#[test]
+fn a_tampered_log_file_makes_its_session_invalid() {
+    let (w, mut trail, keys) = setup();
+    let config = ops_config(&w);
+    // One byte of an account-0 file changed, and a file no digest lists added to account 1.
+    let key = trail.logs[100].clone();
+    assert!(key.contains(ACCOUNTS[0]));
+    let mut text = gunzip(&std::fs::read(trail.path(&key)).expect("log"));
+    let at = text
+        .windows(11)
+        .position(|b| b == b"ListBuckets")
+        .expect("event name");
+    text[at] = b'l';
+    trail.write_file(&key, &gzip(&text));
+    trail.write_log(ACCOUNTS[1], REGIONS[0], t(30, 40, 0), "injected");
+    w.ingest(&trail.root, &["--config", &config]);
+    let keys = keys.to_str().expect("utf-8");
+    w.run_code(
+        &["--config", &config, "validate-logs", "--public-keys", keys],
+        1,
+    );
+    let s = |a: &str, i: &str| (a.to_string(), i.to_string());
+    assert_eq!(
+        session_integrity(&w, &config),
+        vec![s(ACCOUNTS[0], "invalid"), s(ACCOUNTS[1], "not_covered")]
+    );
 }
