@@ -24,6 +24,8 @@
 --   tg_iam, tg_revocations  password, access-key and MFA changes; AWSRevokeOlderSessions
 --   tg_sess      per session: key, id, MFA state, TTL deadline, approval, revocation
 --   session_events  actions with their session and per-event flags
+--   tg_session_integrity  per session, the newest validate-logs verdict over the log files its
+--                actions came from (valid, not_covered, invalid, unknown)
 --   sessions     the sessions (docs/CONTRACT.md §6 columns)
 -- A credential is matched by "tokens": its issued access key, and its (session ARN, creationdate)
 -- pair. An event carries both; an edge's caller carries both.
@@ -311,7 +313,7 @@ LEFT JOIN tg_edges e ON e.eventid = ch.cred_id AND ch.depth > 0;
 -- (the console session limit) before it.
 SELECT cred_id, eventid, eventtime, recipientaccountid, awsregion, eventsource, eventname,
        sourceipaddress, useragent, errorcode, errormessage, readonly, access_key_id,
-       mfaauthenticated
+       mfaauthenticated, source_object
 FROM (
   SELECT a.*, row_number() OVER (PARTITION BY a.eventid ORDER BY a.via, a.cred_start DESC, a.cred_id) AS rn
   FROM (
@@ -320,7 +322,8 @@ FROM (
            ev.eventtime, ev.recipientaccountid, ev.awsregion, ev.eventsource, ev.eventname,
            ev.sourceipaddress, ev.useragent, ev.errorcode, ev.errormessage, ev.readonly,
            nullif(ev.useridentity.accesskeyid, '') AS access_key_id,
-           ev.useridentity.sessioncontext.attributes.mfaauthenticated AS mfaauthenticated
+           ev.useridentity.sessioncontext.attributes.mfaauthenticated AS mfaauthenticated,
+           CAST(ev._source AS VARCHAR) AS source_object
     FROM events ev
     JOIN tg_cred c ON ev.useridentity.accesskeyid = c.issued_key
     UNION ALL
@@ -333,7 +336,8 @@ FROM (
            ev.eventtime, ev.recipientaccountid, ev.awsregion, ev.eventsource, ev.eventname,
            ev.sourceipaddress, ev.useragent, ev.errorcode, ev.errormessage, ev.readonly,
            nullif(ev.useridentity.accesskeyid, ''),
-           ev.useridentity.sessioncontext.attributes.mfaauthenticated
+           ev.useridentity.sessioncontext.attributes.mfaauthenticated,
+           CAST(ev._source AS VARCHAR)
     FROM events ev
     JOIN tg_cred c ON ev.useridentity.arn = c.sess_arn
     WHERE ev.useridentity.sessioncontext.attributes.creationdate = c.sess_cd
@@ -521,9 +525,36 @@ SELECT s.session_id, s.kind, s.account, s.depth,
             ELSE coalesce(a.mfaauthenticated, '') <> 'true' END AS without_mfa,
        s.revoked_at IS NOT NULL AND a.eventtime > s.revoked_at AS after_revocation,
        s.approval_not_after IS NOT NULL AND a.eventtime > s.approval_not_after AS after_approval,
-       s.long_term
+       s.long_term, a.source_object
 FROM tg_actions a
 JOIN tg_sess s ON s.cred_id = a.cred_id;
+
+-- step: tg_session_integrity
+-- The log files a session's actions were read from, against the newest `validate-logs` verdict
+-- on each (runs may cover only some accounts, regions or hours, so the newest row per file, not
+-- the newest run). A file whose verdict is valid but whose digest's newest verdict is a failure
+-- (bad signature, broken chain, ...) is not provably untouched: invalid. `unknown`: none of the
+-- session's files has a verdict (never validated, or no digests for them).
+SELECT f.session_id,
+       CASE WHEN bool_or(v.status IN ('modified', 'missing')
+                         OR (v.status = 'valid' AND d.status NOT IN ('valid', 'unchecked')))
+              THEN 'invalid'
+            WHEN count(v.status) = 0 THEN 'unknown'
+            WHEN bool_and(coalesce(v.status = 'valid', false)) THEN 'valid'
+            ELSE 'not_covered' END AS integrity
+FROM (SELECT DISTINCT session_id, source_object FROM session_events) f
+LEFT JOIN (
+  SELECT key, status, digest FROM (
+    SELECT key, status, digest,
+           row_number() OVER (PARTITION BY key ORDER BY batch DESC) AS rn
+    FROM integrity WHERE kind = 'log') WHERE rn = 1
+) v ON v.key = f.source_object
+LEFT JOIN (
+  SELECT key, status FROM (
+    SELECT key, status, row_number() OVER (PARTITION BY key ORDER BY batch DESC) AS rn
+    FROM integrity WHERE kind = 'digest') WHERE rn = 1
+) d ON d.key = v.digest
+GROUP BY f.session_id;
 
 -- step: sessions
 SELECT s.session_id, s.kind, s.account, s.principal_arn, s.actor, s.access_key_id,
@@ -544,10 +575,12 @@ SELECT s.session_id, s.kind, s.account, s.principal_arn, s.actor, s.access_key_i
        s.entry_event_id,
        rs.session_id AS root_session_id,
        s.revoked_at,
-       s.long_term
+       s.long_term,
+       coalesce(i.integrity, 'unknown') AS integrity
 FROM tg_sess s
 LEFT JOIN tg_sess ps ON ps.cred_id = s.parent_id
 LEFT JOIN tg_sess rs ON rs.cred_id = s.root_id
+LEFT JOIN tg_session_integrity i ON i.session_id = s.session_id
 LEFT JOIN (
   SELECT session_id,
          count(*) AS events,

@@ -11,7 +11,7 @@ use crate::error::{Error, Exit};
 use crate::query::catalog::{SEVERITIES, severity_rank};
 use crate::query::{self, Format};
 
-/// List findings: break-glass sessions and the rules they broke (BG001–BG014).
+/// List findings: break-glass sessions and the rules they broke (BG001–BG015).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   trailglass findings

@@ -53,6 +53,11 @@ pub struct ValidateLogsArgs {
     /// Do not record the results in the lake's `integrity` table (for a lake opened read-only).
     #[arg(long)]
     pub no_record: bool,
+    /// Do not refresh the stored all-history sessions and findings after recording (their
+    /// `integrity` column and BG015 read this run; until the next refresh, those verbs evaluate
+    /// from events).
+    #[arg(long)]
+    pub no_refresh: bool,
     /// A lake on S3: the KMS key its `integrity` files are written under (default: the bucket's
     /// default encryption).
     #[arg(long)]
@@ -109,6 +114,13 @@ pub fn run(args: &ValidateLogsArgs, cli: &Cli) -> Result<Exit> {
             Some(rt.block_on(record(location, &report))?)
         }
     };
+    // The stored answers read `integrity`: the new run made them miss; store the current ones.
+    if run.is_some() && !args.no_refresh {
+        crate::query::derived::after_commit(
+            &LakeLocation::parse(&cli.lake)?,
+            cli.config.as_deref(),
+        );
+    }
     let mut out = std::io::stdout().lock();
     print(&mut out, &report, args.all)?;
     if let Some(n) = run {

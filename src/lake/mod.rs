@@ -630,6 +630,22 @@ impl Lake {
     }
 
     /// The last batch number whose events are committed (0 when none).
+    /// The current Delta version of table `t`, read from the store now (not from what this
+    /// `Lake` loaded); `None` when the lake has no such table (a lake from before it).
+    pub async fn current_version(&self, t: Table) -> Result<Option<i64>> {
+        if self.location.lacks_local(t) {
+            return Ok(None);
+        }
+        let mut table = self
+            .location
+            .builder(&self.location.table_url(t)?)?
+            .build()?;
+        if table.load().await.is_err() {
+            return Ok(None);
+        }
+        Ok(table.version().and_then(|v| i64::try_from(v).ok()))
+    }
+
     pub async fn batch_version(&self, t: Table) -> Result<i64> {
         read::batch_of(self.table(t)?).await
     }

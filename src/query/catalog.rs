@@ -102,6 +102,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../queries/rules/BG014_production_access.sql"),
     ),
     (
+        "rules/BG015_logging_blind_spot.sql",
+        include_str!("../../queries/rules/BG015_logging_blind_spot.sql"),
+    ),
+    (
         "anomalies/AN001_new_principal.sql",
         include_str!("../../queries/anomalies/AN001_new_principal.sql"),
     ),
@@ -1208,7 +1212,7 @@ mod tests {
     #[test]
     fn embedded_catalog_parses() {
         let c = Catalog::embedded().unwrap();
-        assert_eq!(c.rules().count(), 14);
+        assert_eq!(c.rules().count(), 15);
         let investigations = c
             .queries
             .iter()

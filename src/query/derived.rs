@@ -41,10 +41,10 @@ const COMPLETE: &str = "complete";
 
 /// The folder an answer is stored in: the `events` version (so that a refresh removes only
 /// older answers, never those of a newer one that finished first) and the digest of every input.
-pub fn key(events_version: i64, config: &Config, catalog: &Catalog) -> String {
+pub fn key(events_version: i64, tables: &str, config: &Config, catalog: &Catalog) -> String {
     format!(
         "v{events_version:020}-{}",
-        digest(events_version, config, catalog)
+        digest(events_version, tables, config, catalog)
     )
 }
 
@@ -52,7 +52,7 @@ fn version_of(folder: &str) -> Option<i64> {
     folder.strip_prefix('v')?.split('-').next()?.parse().ok()
 }
 
-fn digest(events_version: i64, config: &Config, catalog: &Catalog) -> String {
+fn digest(events_version: i64, tables: &str, config: &Config, catalog: &Catalog) -> String {
     let mut h = Sha256::new();
     let mut field = |b: &[u8]| {
         h.update((b.len() as u64).to_le_bytes());
@@ -61,6 +61,7 @@ fn digest(events_version: i64, config: &Config, catalog: &Catalog) -> String {
     field(FORMAT.as_bytes());
     field(env!("CARGO_PKG_VERSION").as_bytes());
     field(&events_version.to_le_bytes());
+    field(tables.as_bytes());
     // Every field of the effective configuration, approvals included (all Vecs: the text is
     // stable across runs).
     field(format!("{config:?}").as_bytes());
@@ -102,7 +103,7 @@ pub enum Refreshed {
 /// as an all-history verb would run it.
 pub async fn refresh(lake: &Lake, config: &Config, catalog: Catalog) -> Result<Refreshed> {
     let version = events_version(lake)?;
-    let k = key(version, config, &catalog);
+    let k = key(version, &read_versions(lake).await?, config, &catalog);
     if let Some(p) = lake.location.local_path() {
         std::fs::create_dir_all(p.join(DIR))
             .with_context(|| format!("cannot create {}", p.join(DIR).display()))?;
@@ -181,7 +182,12 @@ async fn read_table(
 /// state, or `None` when there is none for it (then the caller evaluates from `events`). Only
 /// those two tables are built in it: for the all-history listing verbs, not for queries.
 pub async fn open(lake: &Lake, config: &Config, catalog: &Catalog) -> Result<Option<Analysis>> {
-    let k = key(events_version(lake)?, config, catalog);
+    let k = key(
+        events_version(lake)?,
+        &read_versions(lake).await?,
+        config,
+        catalog,
+    );
     let store = store(&lake.location)?;
     if store.head(&object(&k, COMPLETE)).await.is_err() {
         tracing::info!("no derived answers for this lake state; evaluating from events");
@@ -225,6 +231,21 @@ pub fn after_commit(location: &LakeLocation, config: Option<&std::path::Path>) {
     }
 }
 
+/// Tables besides `events` an answer is a function of: `sessions.integrity` reads `integrity`,
+/// BG015 reads `digests`. Their current versions join the key, so a `validate-logs` run (which
+/// commits `integrity` alone, leaving `events` where it was) makes the stored answer miss until
+/// it refreshes them.
+const READ_TABLES: [Table; 2] = [Table::Integrity, Table::Digests];
+
+async fn read_versions(lake: &Lake) -> Result<String> {
+    let mut out = String::new();
+    for t in READ_TABLES {
+        let v = lake.current_version(t).await?;
+        out.push_str(&format!("{}={};", t.name(), v.unwrap_or(-1)));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,17 +254,18 @@ mod tests {
     fn key_names_the_version_and_every_input() {
         let c = Config::default();
         let cat = Catalog::embedded().unwrap();
-        let k = key(7, &c, &cat);
+        let k = key(7, "", &c, &cat);
         assert_eq!(version_of(&k), Some(7));
-        assert_ne!(k, key(8, &c, &cat));
+        assert_ne!(k, key(8, "", &c, &cat));
         let other = Config {
             ttl_seconds: c.ttl_seconds + 1,
             ..c.clone()
         };
-        assert_ne!(k, key(7, &other, &cat));
+        assert_ne!(k, key(7, "", &other, &cat));
         let mut edited = cat.clone();
         edited.queries[0].text.push_str("\n-- edited\n");
-        assert_ne!(k, key(7, &c, &edited));
-        assert_eq!(k, key(7, &c, &cat));
+        assert_ne!(k, key(7, "", &c, &edited));
+        assert_eq!(k, key(7, "", &c, &cat));
+        assert_ne!(k, key(7, "integrity=1;", &c, &cat));
     }
 }

@@ -212,7 +212,7 @@ impl Trail {
             .to_string();
         let record = json!({
             "eventVersion": "1.08",
-            "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": format!("arn:aws:iam::{account}:user/ops"), "accountId": account, "userName": "ops"},
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "arn": format!("arn:aws:iam::{account}:user/ops"), "accountId": account, "userName": "ops", "accessKeyId": format!("AKIAOPS{account}")},
             "eventTime": event_time,
             "eventSource": "s3.amazonaws.com",
             "eventName": "ListBuckets",
@@ -227,10 +227,54 @@ impl Trail {
             "recipientAccountId": account,
             "eventCategory": "Management"
         });
-        let text = json!({"Records": [record]}).to_string();
+        self.write_records(key, &[record])
+    }
+
+    fn write_records(&mut self, key: String, records: &[Value]) -> (String, String) {
+        let text = json!({ "Records": records }).to_string();
         self.write_file(&key, &gzip(text.as_bytes()));
         self.logs.push(key.clone());
         (key, sha256_hex(text.as_bytes()))
+    }
+
+    /// A log file holding one CloudTrail control call on trail `org-trail` by a principal that
+    /// is not break-glass (`errorcode` set when denied).
+    fn write_trail_call(
+        &mut self,
+        account: &str,
+        at: chrono::DateTime<chrono::Utc>,
+        name: &str,
+        denied: bool,
+    ) -> String {
+        let region = REGIONS[0];
+        let tag = format!("{name}{}", at.format("%H%M"));
+        let key = format!(
+            "AWSLogs/{account}/CloudTrail/{region}/{}/{account}_CloudTrail_{region}_{}_{tag}.json.gz",
+            at.format("%Y/%m/%d"),
+            at.format("%Y%m%dT%H%MZ")
+        );
+        let mut record = json!({
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "IAMUser", "principalId": "AIDAADMIN", "arn": format!("arn:aws:iam::{account}:user/admin"), "accountId": account, "userName": "admin"},
+            "eventTime": at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "eventSource": "cloudtrail.amazonaws.com",
+            "eventName": name,
+            "awsRegion": region,
+            "sourceIPAddress": "198.51.100.9",
+            "userAgent": "aws-cli/2",
+            "requestParameters": {"name": format!("arn:aws:cloudtrail:{region}:{account}:trail/org-trail")},
+            "eventID": format!("{account}-{tag}"),
+            "readOnly": false,
+            "eventType": "AwsApiCall",
+            "managementEvent": true,
+            "recipientAccountId": account,
+            "eventCategory": "Management"
+        });
+        if denied {
+            record["errorCode"] = json!("AccessDenied");
+        }
+        self.write_records(key, &[record]);
+        format!("{account}-{tag}")
     }
 
     /// Write a digest exactly as CloudTrail does, signed; returns its key.
@@ -754,4 +798,183 @@ fn a_lake_that_starts_mid_chain_is_no_chain_break() {
     has(&out, "digests: 96: 96 valid");
     has(&out, "gaps: 0");
     has(&out, "result: valid");
+}
+
+/// `ops` is break-glass here: its long-term key is one session per account, over 48 hours and
+/// both regions, whose actions come from every log file of its account.
+fn ops_config(w: &Workdir) -> String {
+    let p = w.path().join("trailglass.toml");
+    std::fs::write(
+        &p,
+        "[breakglass]\nusers = [\"arn:aws:iam::*:user/ops\"]\nttl = \"1h\"\n",
+    )
+    .expect("config");
+    p.to_str().expect("utf-8").to_string()
+}
+
+/// (account, integrity) of every session: from the stored all-history answer (`sessions`) and
+/// evaluated from scratch (`sql`), which must agree.
+fn session_integrity(w: &Workdir, config: &str) -> Vec<(String, String)> {
+    let pairs = |out: Output| -> Vec<(String, String)> {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).expect("ndjson");
+                let f = |k: &str| v[k].as_str().expect(k).to_string();
+                (f("account"), f("integrity"))
+            })
+            .collect()
+    };
+    let stored = pairs(w.run_code(&["--config", config, "sessions", "--format", "ndjson"], 0));
+    let out = w.run_code(
+        &[
+            "--config",
+            config,
+            "sql",
+            "SELECT account, integrity FROM sessions ORDER BY start, session_id",
+            "--format",
+            "ndjson",
+        ],
+        0,
+    );
+    let fresh = pairs(out);
+    assert_eq!(stored, fresh, "stored answer and a from-scratch run differ");
+    stored
+}
+
+#[test]
+fn sessions_carry_the_integrity_of_their_log_files() {
+    let (w, trail, keys) = setup();
+    let config = ops_config(&w);
+    w.ingest(&trail.root, &["--config", &config]);
+    let s = |a: &str, i: &str| (a.to_string(), i.to_string());
+    // Nothing validated yet.
+    assert_eq!(
+        session_integrity(&w, &config),
+        vec![s(ACCOUNTS[0], "unknown"), s(ACCOUNTS[1], "unknown")]
+    );
+    let keys = keys.to_str().expect("utf-8");
+    w.run_code(
+        &["--config", &config, "validate-logs", "--public-keys", keys],
+        0,
+    );
+    assert_eq!(
+        session_integrity(&w, &config),
+        vec![s(ACCOUNTS[0], "valid"), s(ACCOUNTS[1], "valid")]
+    );
+    // A run over one account only: the other keeps its newest verdicts.
+    w.run_code(
+        &[
+            "--config",
+            &config,
+            "validate-logs",
+            "--public-keys",
+            keys,
+            "--accounts",
+            ACCOUNTS[1],
+        ],
+        0,
+    );
+    assert_eq!(
+        session_integrity(&w, &config),
+        vec![s(ACCOUNTS[0], "valid"), s(ACCOUNTS[1], "valid")]
+    );
+}
+
+#[test]
+fn a_tampered_log_file_makes_its_session_invalid() {
+    let (w, mut trail, keys) = setup();
+    let config = ops_config(&w);
+    // One byte of an account-0 file changed, and a file no digest lists added to account 1.
+    let key = trail.logs[100].clone();
+    assert!(key.contains(ACCOUNTS[0]));
+    let mut text = gunzip(&std::fs::read(trail.path(&key)).expect("log"));
+    let at = text
+        .windows(11)
+        .position(|b| b == b"ListBuckets")
+        .expect("event name");
+    text[at] = b'l';
+    trail.write_file(&key, &gzip(&text));
+    trail.write_log(ACCOUNTS[1], REGIONS[0], t(30, 40, 0), "injected");
+    w.ingest(&trail.root, &["--config", &config]);
+    let keys = keys.to_str().expect("utf-8");
+    w.run_code(
+        &["--config", &config, "validate-logs", "--public-keys", keys],
+        1,
+    );
+    let s = |a: &str, i: &str| (a.to_string(), i.to_string());
+    assert_eq!(
+        session_integrity(&w, &config),
+        vec![s(ACCOUNTS[0], "invalid"), s(ACCOUNTS[1], "not_covered")]
+    );
+}
+
+/// (account, eventid) of every BG015 finding.
+fn blind_spots(w: &Workdir, config: &str) -> Vec<(String, Option<String>, String)> {
+    let out = w.run_code(&["--config", config, "findings", "--format", "ndjson"], 0);
+    let mut got: Vec<(String, Option<String>, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("ndjson"))
+        .filter(|v| v["rule_id"] == "BG015")
+        .map(|v| {
+            (
+                v["account"].as_str().expect("account").to_string(),
+                v["eventid"].as_str().map(str::to_string),
+                v["summary"].as_str().expect("summary").to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    got
+}
+
+#[test]
+fn a_logging_blind_spot_during_a_session_is_bg015() {
+    let (w, mut trail, _keys) = setup();
+    let config = ops_config(&w);
+    // Not blind spots: a denied stop and its restart; a stop never restarted in the data (the
+    // events after it show logging went on).
+    trail.write_trail_call(ACCOUNTS[1], t(5, 10, 0), "StopLogging", true);
+    trail.write_trail_call(ACCOUNTS[1], t(5, 20, 0), "StartLogging", false);
+    trail.write_trail_call(ACCOUNTS[1], t(40, 10, 0), "StopLogging", false);
+    w.ingest(&trail.root, &["--config", &config]);
+    // The digest gap of 111111111111/us-east-1 lies inside that account's session; the other
+    // account's session has none.
+    let spots = blind_spots(&w, &config);
+    assert_eq!(spots.len(), 1, "{spots:?}");
+    assert_eq!(spots[0].0, ACCOUNTS[0]);
+    assert_eq!(spots[0].1, None);
+    assert!(
+        spots[0].2.starts_with(
+            "no signed CloudTrail digest in 111111111111 us-east-1 from 2026-03-01T20:00:00Z to 2026-03-01T23:00:00Z (logging or digest delivery restarted), during a user session"
+        ),
+        "{spots:?}"
+    );
+    // A stop restarted an hour later, while the second account's session was active: a blind
+    // spot of the whole account, named by the stopping call.
+    let stop = trail.write_trail_call(ACCOUNTS[1], t(30, 10, 0), "StopLogging", false);
+    trail.write_trail_call(ACCOUNTS[1], t(31, 15, 0), "StartLogging", false);
+    w.ingest(&trail.root, &["--config", &config]);
+    let spots = blind_spots(&w, &config);
+    assert_eq!(spots.len(), 2, "{spots:?}");
+    assert_eq!(spots[1].0, ACCOUNTS[1]);
+    assert_eq!(spots[1].1.as_deref(), Some(stop.as_str()));
+    assert!(
+        spots[1].2.starts_with(
+            "trail org-trail in 222222222222 stopped by StopLogging at 2026-03-02T06:10:00Z until 2026-03-02T07:15:00Z"
+        ),
+        "{spots:?}"
+    );
+    // A deleted digest leaves a hole in the chain: a blind spot too.
+    let chain = trail.chain(ACCOUNTS[1], REGIONS[1]).to_vec();
+    let w2 = Workdir::new();
+    std::fs::remove_file(trail.path(&chain[10])).expect("delete");
+    w2.ingest(&trail.root, &["--config", &config]);
+    let spots = blind_spots(&w2, &config);
+    assert!(
+        spots.iter().any(|s| s.2.starts_with(
+            "no signed CloudTrail digest in 222222222222 eu-west-1 from 2026-03-01T10:00:00Z to 2026-03-01T11:00:00Z (a digest of the chain is missing)"
+        )),
+        "{spots:?}"
+    );
 }
