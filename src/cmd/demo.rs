@@ -67,10 +67,7 @@ fn sample_dir(args: &DemoArgs) -> PathBuf {
 }
 
 pub fn run(args: &DemoArgs, cli: &Cli) -> Result<Exit> {
-    // SAFETY: umask only changes this process's file-creation mask.
-    unsafe {
-        libc::umask(0o077);
-    }
+    crate::lake::owner_only();
     let dir = sample_dir(args);
     let source = DirSource::new(&dir).with_context(|| {
         format!(

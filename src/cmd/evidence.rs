@@ -6,7 +6,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use super::Cli;
-use super::sessions::{open, parse_flag_time};
+use super::common::{open, parse_flag_time};
 use crate::config::Config;
 use crate::error::{Error, Exit};
 use crate::evidence::bundle::{self, Plan, Subject};

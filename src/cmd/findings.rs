@@ -6,7 +6,7 @@ use anyhow::Result;
 use datafusion::prelude::{col, in_list, lit};
 
 use super::Cli;
-use super::sessions::{open_answers, ts_lit, window_flags};
+use super::common::{open_answers, ts_lit, window_flags};
 use crate::error::{Error, Exit};
 use crate::query::catalog::{SEVERITIES, severity_rank};
 use crate::query::{self, Format};

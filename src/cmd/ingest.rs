@@ -3,14 +3,13 @@
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use chrono::NaiveDate;
 
 use super::Cli;
+use super::common::{FilterArgs, S3Args, open_source};
 use crate::decode::Limits;
-use crate::error::{Error, Exit};
+use crate::error::Exit;
 use crate::ingest::{self, Options, Summary};
 use crate::lake::LakeLocation;
-use crate::source::{DirSource, Filter, S3Options, S3Source, Source};
 
 /// Ingest CloudTrail log files into the lake (incremental; re-running adds only what is new).
 #[derive(clap::Args, Debug)]
@@ -74,88 +73,6 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
         .ok()
         .filter(|v| v.is_finite() && *v > 0.0 && *v < 1e9)
         .ok_or_else(|| format!("{s:?} is not a positive number of seconds"))
-}
-
-/// A day, or an RFC 3339 time whose day is taken.
-pub fn parse_day(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| chrono::DateTime::parse_from_rfc3339(s).map(|t| t.date_naive()))
-        .map_err(|_| format!("{s:?} is not a date: expected YYYY-MM-DD or an RFC 3339 time"))
-}
-
-/// Which objects to read, by the key layout (shared by `ingest` and `mirror`).
-#[derive(clap::Args, Debug)]
-pub struct FilterArgs {
-    /// Only these accounts (comma-separated), pruned by the key layout before reading.
-    #[arg(long, value_delimiter = ',')]
-    pub accounts: Vec<String>,
-    /// Only these regions (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub regions: Vec<String>,
-    /// First delivery day (YYYY-MM-DD, by the date in the object key).
-    #[arg(long, value_parser = parse_day)]
-    pub from: Option<NaiveDate>,
-    /// Last day (YYYY-MM-DD); objects of the following day are read too (late deliveries).
-    #[arg(long, value_parser = parse_day)]
-    pub to: Option<NaiveDate>,
-}
-
-impl FilterArgs {
-    pub fn filter(&self) -> Filter {
-        Filter {
-            accounts: self.accounts.clone(),
-            regions: self.regions.clone(),
-            from: self.from,
-            to: self.to,
-            ..Filter::default()
-        }
-    }
-}
-
-/// How to reach an S3 bucket (shared by `ingest` and `mirror`).
-#[derive(clap::Args, Debug)]
-pub struct S3Args {
-    /// S3: an S3-compatible endpoint URL (also used for KMS).
-    #[arg(long, env = "AWS_ENDPOINT_URL")]
-    pub endpoint_url: Option<String>,
-    /// S3: the named profile of the AWS config files (default: the standard credential chain).
-    #[arg(long)]
-    pub profile: Option<String>,
-    /// S3: the bucket's region (default: from the environment or profile, else us-east-1).
-    #[arg(long)]
-    pub region: Option<String>,
-    /// S3: requests in flight at once.
-    #[arg(long, default_value_t = 16)]
-    pub concurrency: usize,
-}
-
-impl S3Args {
-    pub fn options(&self) -> S3Options {
-        S3Options {
-            endpoint_url: self.endpoint_url.clone(),
-            profile: self.profile.clone(),
-            region: self.region.clone(),
-            concurrency: self.concurrency,
-            object_timeout: None,
-        }
-    }
-}
-
-/// The source named on the command line: `s3://BUCKET[/PREFIX]`, a directory or one file.
-pub fn open_source(
-    spec: &str,
-    s3: &S3Args,
-    object_timeout: Option<std::time::Duration>,
-) -> Result<Box<dyn Source>> {
-    Ok(if spec.starts_with("s3://") {
-        let options = S3Options {
-            object_timeout,
-            ..s3.options()
-        };
-        Box::new(S3Source::connect(spec, &options).map_err(|e| Error::Usage(format!("{e:#}")))?)
-    } else {
-        Box::new(DirSource::new(spec).map_err(|e| Error::Usage(format!("{e:#}")))?)
-    })
 }
 
 pub fn run(args: &IngestArgs, cli: &Cli) -> Result<Exit> {

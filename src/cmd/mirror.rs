@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::Cli;
-use super::ingest::{FilterArgs, S3Args};
+use super::common::{FilterArgs, S3Args};
 use crate::error::{Error, Exit};
 use crate::source::{ObjectRef, S3Source, Source};
 
@@ -43,10 +43,7 @@ pub fn run(args: &MirrorArgs, cli: &Cli) -> Result<Exit> {
         .into());
     }
     // The copy is as sensitive as the trail.
-    // SAFETY: umask only changes this process's file-creation mask.
-    unsafe {
-        libc::umask(0o077);
-    }
+    crate::lake::owner_only();
     let source = S3Source::connect(&args.source, &args.s3.options())
         .map_err(|e| Error::Usage(format!("{e:#}")))?;
     let filter = args.filter.filter();

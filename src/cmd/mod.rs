@@ -1,5 +1,6 @@
 //! The command line: one module per verb, each with its clap `Args` and a `run`.
 
+pub mod common;
 pub mod compact;
 pub mod config;
 pub mod decrypt;

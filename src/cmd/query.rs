@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Result;
 
 use super::Cli;
-use super::sessions::{open_window, parse_flag_time};
+use super::common::{open_window, parse_flag_time};
 use crate::error::{Error, Exit};
 use crate::query::window::Window;
 use crate::query::{self, Format};

@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use datafusion::prelude::col;
 
 use super::Cli;
+use super::common::{open_window, ts_lit, window_flags};
 use super::findings::rank;
 use super::ingest::IngestArgs;
-use super::sessions::{open_window, ts_lit, window_flags};
 use crate::error::{Error, Exit};
 use crate::query::catalog::SEVERITIES;
 use crate::query::window::Window;

@@ -3,14 +3,11 @@
 use std::io::Write;
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
 use datafusion::prelude::{col, lit};
 
 use super::Cli;
-use crate::config::Config;
+use super::common::{open_answers, open_window, ts_lit, window_flags};
 use crate::error::{Error, Exit};
-use crate::lake::{Lake, LakeLocation};
-use crate::query::catalog::{Analysis, Catalog};
 use crate::query::window::Window;
 use crate::query::{self, Format};
 
@@ -44,90 +41,6 @@ pub struct SessionsArgs {
     /// Read `events` as of this Delta table version (reproducible answers).
     #[arg(long)]
     pub as_of: Option<i64>,
-}
-
-/// Parse a `--from`/`--to` value.
-pub(crate) fn parse_flag_time(flag: &str, v: &Option<String>) -> Result<Option<DateTime<Utc>>> {
-    match v {
-        None => Ok(None),
-        Some(s) => crate::config::parse_time(s).map(Some).ok_or_else(|| {
-            Error::Usage(format!(
-                "{flag} {s:?} is not a time; use RFC 3339 like 2026-03-01T10:00:00Z or a date like 2026-03-01"
-            ))
-            .into()
-        }),
-    }
-}
-
-/// A literal timestamp for DataFrame filters (a value, never SQL text).
-pub(crate) fn ts_lit(t: DateTime<Utc>) -> datafusion::prelude::Expr {
-    lit(datafusion::common::ScalarValue::TimestampMicrosecond(
-        Some(t.timestamp_micros()),
-        Some("UTC".into()),
-    ))
-}
-
-/// Open the lake, the configuration and the catalog for a read verb.
-pub(crate) fn open(cli: &Cli, as_of: Option<i64>) -> Result<(tokio::runtime::Runtime, Analysis)> {
-    open_window(cli, as_of, &Window::default())
-}
-
-/// The window of `--since`/`--from`/`--to`.
-pub(crate) fn window_flags(
-    since: &Option<String>,
-    from: &Option<String>,
-    to: &Option<String>,
-) -> Result<Window> {
-    Window::from_flags(
-        since.as_deref(),
-        parse_flag_time("--from", from)?,
-        parse_flag_time("--to", to)?,
-        Utc::now(),
-    )
-}
-
-/// [`open`], reading only what sessions starting in `window` need.
-pub(crate) fn open_window(
-    cli: &Cli,
-    as_of: Option<i64>,
-    window: &Window,
-) -> Result<(tokio::runtime::Runtime, Analysis)> {
-    open_for(cli, as_of, window, false)
-}
-
-/// [`open_window`] for the listing verbs (`sessions`, `findings`): with no window and no
-/// `--as-of`, the stored all-history answers of the lake's current state when there are
-/// (`query::derived`), otherwise an evaluation from `events`.
-pub(crate) fn open_answers(
-    cli: &Cli,
-    as_of: Option<i64>,
-    window: &Window,
-) -> Result<(tokio::runtime::Runtime, Analysis)> {
-    open_for(cli, as_of, window, window.is_all() && as_of.is_none())
-}
-
-fn open_for(
-    cli: &Cli,
-    as_of: Option<i64>,
-    window: &Window,
-    derived: bool,
-) -> Result<(tokio::runtime::Runtime, Analysis)> {
-    let config = Config::load(cli.config.as_deref())?;
-    let catalog = Catalog::load()?;
-    let rt = crate::lake::runtime().build()?;
-    let location = LakeLocation::parse(&cli.lake)?;
-    let lake = rt
-        .block_on(Lake::open(location))
-        .map_err(|e| Error::Access(format!("{e:#}")))?;
-    if derived
-        && let Some(a) = rt.block_on(crate::query::derived::open(&lake, &config, &catalog))?
-    {
-        return Ok((rt, a));
-    }
-    let analysis = rt.block_on(Analysis::open_window(
-        &lake, as_of, &config, catalog, window,
-    ))?;
-    Ok((rt, analysis))
 }
 
 pub fn run(args: &SessionsArgs, cli: &Cli) -> Result<Exit> {

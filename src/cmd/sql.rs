@@ -42,7 +42,7 @@ pub fn run(args: &SqlArgs, cli: &Cli) -> Result<Exit> {
         ),
         (None, None) => None,
     };
-    let (rt, mut analysis) = super::sessions::open(cli, args.as_of)?;
+    let (rt, mut analysis) = super::common::open(cli, args.as_of)?;
     match sql {
         Some(sql) => {
             rt.block_on(prepare(&mut analysis, &sql))?;

@@ -67,12 +67,12 @@ pub struct ValidateLogsArgs {
     #[arg(long, value_name = "SOURCE")]
     pub rehash: Option<String>,
     #[command(flatten)]
-    pub s3: super::ingest::S3Args,
+    pub s3: super::common::S3Args,
 }
 
 pub fn run(args: &ValidateLogsArgs, cli: &Cli) -> Result<Exit> {
-    let from = super::sessions::parse_flag_time("--from", &args.from)?;
-    let to = super::sessions::parse_flag_time("--to", &args.to)?;
+    let from = super::common::parse_flag_time("--from", &args.from)?;
+    let to = super::common::parse_flag_time("--to", &args.to)?;
     let mut keys: Option<KeySet> = None;
     for path in &args.public_keys {
         let set = KeySet::load(path)?;
@@ -92,7 +92,7 @@ pub fn run(args: &ValidateLogsArgs, cli: &Cli) -> Result<Exit> {
     };
     let (digests, mut logs) = rt.block_on(read(&lake, &wanted))?;
     if let Some(spec) = &args.rehash {
-        let source = super::ingest::open_source(spec, &args.s3, None)?;
+        let source = super::common::open_source(spec, &args.s3, None)?;
         let filter = crate::source::Filter {
             accounts: args.accounts.clone(),
             regions: args.regions.clone(),

@@ -295,4 +295,38 @@ impl super::Lake {
             range,
         )
     }
+
+    /// The keys in an index table (`objects` or `digests`), each with every tag it was ingested
+    /// under: what an ingest may skip.
+    pub async fn known_objects(
+        &self,
+        t: Table,
+    ) -> anyhow::Result<HashMap<String, std::collections::HashSet<String>>> {
+        use arrow::array::AsArray;
+        use arrow::datatypes::DataType;
+        let ctx = SessionContext::new();
+        self.register(&ctx, None).await?;
+        let batches = ctx
+            .sql(&format!("SELECT key, etag FROM {}", t.name()))
+            .await?
+            .collect()
+            .await?;
+        let mut out: HashMap<String, std::collections::HashSet<String>> = HashMap::new();
+        for b in batches {
+            // DataFusion may hand strings back as views; normalise before reading.
+            let keys = arrow::compute::cast(b.column(0), &DataType::Utf8)?;
+            let tags = arrow::compute::cast(b.column(1), &DataType::Utf8)?;
+            let (Some(keys), Some(tags)) =
+                (keys.as_string_opt::<i32>(), tags.as_string_opt::<i32>())
+            else {
+                anyhow::bail!("{}: key and etag are not text", t.name());
+            };
+            for i in 0..b.num_rows() {
+                out.entry(keys.value(i).to_string())
+                    .or_default()
+                    .insert(tags.value(i).to_string());
+            }
+        }
+        Ok(out)
+    }
 }

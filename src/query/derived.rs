@@ -203,8 +203,10 @@ pub async fn open(lake: &Lake, config: &Config, catalog: &Catalog) -> Result<Opt
             return Ok(None);
         }
     };
-    let ctx = super::context(lake, None).await?;
-    config.register(&ctx)?;
+    let ctx = super::ContextBuilder::new(lake)
+        .catalog(config)
+        .build()
+        .await?;
     let mut a = Analysis::with_context(ctx, catalog.clone(), config);
     a.adopt_answers(sessions, findings)?;
     tracing::info!("answers from the derived tables");

@@ -21,32 +21,88 @@ use datafusion::sql::parser::DFParser;
 
 pub use format::{Format, write_batches};
 
-use crate::lake::Lake;
+use crate::config::Config;
+use crate::lake::{Lake, ScanRange};
 
 /// A session with the lake's tables registered. `as_of` pins `events` to a Delta version.
 pub async fn context(lake: &Lake, as_of: Option<i64>) -> Result<SessionContext> {
-    context_range(lake, as_of, crate::lake::ScanRange::default()).await
+    ContextBuilder::new(lake).as_of(as_of).build().await
 }
 
-/// [`context`] reading only `range` of `events` and `identity_events`.
-pub async fn context_range(
-    lake: &Lake,
+/// The one place a query session over the lake is made: its tables, trailglass's functions (JSON
+/// extraction, ARN globs), the memory pool and, for the catalog, its scan options and the
+/// configuration's tables. Every verb's session comes from here; only the lake's own bookkeeping
+/// reads (which keys are known, rebuilding an index table) use a bare session inside `lake`.
+pub struct ContextBuilder<'a> {
+    lake: &'a Lake,
     as_of: Option<i64>,
-    range: crate::lake::ScanRange,
-) -> Result<SessionContext> {
-    let config = SessionConfig::new()
-        .with_extension(Arc::new(scan::ScanLog::default()))
-        .with_information_schema(true)
-        .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
-    let runtime = RuntimeEnvBuilder::new()
-        // Queries spill or fail cleanly rather than exhaust the machine.
-        .with_memory_pool(Arc::new(FairSpillPool::new(memory_limit()?)))
-        .build_arc()?;
-    let mut ctx = SessionContext::new_with_config_rt(config, runtime);
-    // Ad-hoc SQL gets the same functions as the catalog (JSON extraction, ARN globs).
-    udf::register(&mut ctx)?;
-    lake.register_range(&ctx, as_of, range).await?;
-    Ok(ctx)
+    range: ScanRange,
+    config: Option<&'a Config>,
+}
+
+impl<'a> ContextBuilder<'a> {
+    pub fn new(lake: &'a Lake) -> Self {
+        ContextBuilder {
+            lake,
+            as_of: None,
+            range: ScanRange::default(),
+            config: None,
+        }
+    }
+
+    /// Read `events` as of this Delta version.
+    pub fn as_of(mut self, as_of: Option<i64>) -> Self {
+        self.as_of = as_of;
+        self
+    }
+
+    /// Read only `range` of `events` and `identity_events`.
+    pub fn range(mut self, range: ScanRange) -> Self {
+        self.range = range;
+        self
+    }
+
+    /// A session for the catalog: the configuration's tables (`bg_roles`, `bg_users`,
+    /// `bg_policy`, `approvals`) and the scan options its queries are tuned for.
+    pub fn catalog(mut self, config: &'a Config) -> Self {
+        self.config = Some(config);
+        self
+    }
+
+    pub async fn build(self) -> Result<SessionContext> {
+        let config = SessionConfig::new()
+            .with_extension(Arc::new(scan::ScanLog::default()))
+            .with_information_schema(true)
+            .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let runtime = RuntimeEnvBuilder::new()
+            // Queries spill or fail cleanly rather than exhaust the machine.
+            .with_memory_pool(Arc::new(FairSpillPool::new(memory_limit()?)))
+            .build_arc()?;
+        let mut ctx = SessionContext::new_with_config_rt(config, runtime);
+        // Ad-hoc SQL gets the same functions as the catalog (JSON extraction, ARN globs).
+        udf::register(&mut ctx)?;
+        self.lake
+            .register_range(&ctx, self.as_of, self.range)
+            .await?;
+        if let Some(config) = self.config {
+            {
+                // Late materialization: the selective predicates (event source and name, and
+                // the dynamic filters a hash join pushes into its probe side) are applied while
+                // decoding, so the wide JSON and identity columns are decoded only for the rows
+                // that match.
+                let state = ctx.state_ref();
+                let mut st = state.write();
+                let opts = st.config_mut().options_mut();
+                opts.execution.parquet.pushdown_filters = true;
+                opts.execution.parquet.reorder_filters = true;
+                // The lake's files have no bloom filters (every filtered column is sorted or
+                // dictionary encoded); looking for them costs a read per row group.
+                opts.execution.parquet.bloom_filter_on_read = false;
+            }
+            config.register(&ctx)?;
+        }
+        Ok(ctx)
+    }
 }
 
 /// The query memory pool: 4 GiB, or `TRAILGLASS_MEMORY_LIMIT` (e.g. `512MiB`; tests run the
