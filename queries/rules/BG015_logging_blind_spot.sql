@@ -25,18 +25,23 @@ WITH trail_calls AS (
     AND eventname IN ('StopLogging', 'DeleteTrail', 'StartLogging', 'CreateTrail')
     AND errorcode IS NULL
 ),
-chain AS (
+digest_rows AS (
+  -- The JSON bodies stay here: the window below sorts only these narrow rows (sorting the
+  -- bodies along took a batch of megabytes per partition and ran a small pool out of memory).
   SELECT account, region, digest_end_time AS d_end,
          arrow_cast(json_get_str(body, 'digestStartTime'), 'Timestamp(Microsecond, Some("UTC"))')
            AS d_start,
          json_get_str(body, 'previousDigestSignature') IS NULL AS restarted,
-         lag(digest_end_time) OVER (
-           PARTITION BY account, region,
-                        regexp_replace(regexp_replace(key, '^.*/', ''), '_[0-9]{8}T[0-9]{6}Z\.json\.gz$', '')
-           ORDER BY digest_end_time) AS prev_end
+         regexp_replace(regexp_replace(key, '^.*/', ''), '_[0-9]{8}T[0-9]{6}Z\.json\.gz$', '')
+           AS trail_file
   FROM digests
   WHERE key NOT LIKE '%backfill.json.gz'
     AND account IS NOT NULL AND region IS NOT NULL AND digest_end_time IS NOT NULL
+),
+chain AS (
+  SELECT account, region, d_end, d_start, restarted,
+         lag(d_end) OVER (PARTITION BY account, region, trail_file ORDER BY d_end) AS prev_end
+  FROM digest_rows
 ),
 spots AS (
   SELECT account, region, prev_end AS gap_from, d_start AS gap_to,
