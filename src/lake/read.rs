@@ -96,6 +96,12 @@ impl LakeSchema {
                 return empty();
             }
             loaded.map_err(|e| anyhow::anyhow!("cannot open the Delta table {}: {e}", t.name()))?;
+            if let Some(v) = self.as_of
+                && matches!(t, Table::Objects | Table::Digests | Table::Rejects)
+            {
+                let batch = batch_of(&self.pinned_events(v).await?).await?;
+                pin_to_batch(&mut table, batch).await?;
+            }
         }
         let p = table.table_provider().await?;
         if windowed {
@@ -112,6 +118,13 @@ impl LakeSchema {
                 .range
                 .restrict(Table::Events, self.events.table_provider().await?);
         };
+        let pinned = self.pinned_events(v).await?;
+        self.range
+            .restrict(Table::Events, pinned.table_provider().await?)
+    }
+
+    /// `events` loaded at version `v`.
+    async fn pinned_events(&self, v: i64) -> anyhow::Result<DeltaTable> {
         super::vacuum::check_retained(&self.events, v).await?;
         // The table is loaded at its newest version, and a provider built from a loaded table
         // reads that snapshot whatever version it is asked for (`with_table_version` applies only
@@ -123,8 +136,7 @@ impl LakeSchema {
             .load_version(version)
             .await
             .map_err(|e| anyhow::anyhow!("cannot read events as of version {v}: {e}"))?;
-        self.range
-            .restrict(Table::Events, pinned.table_provider().await?)
+        Ok(pinned)
     }
 
     /// Whether `identity_events` holds exactly the identity rows of the `events` read here: it
@@ -151,6 +163,35 @@ impl LakeSchema {
             .register_table(t.name().to_string(), p.clone())?;
         Ok(p)
     }
+}
+
+/// Bring a loaded index table (`objects`, `digests`, `rejects`) back to where it stood when
+/// `events` held ingest batch `batch`: its newest version of no later batch. An ingest commits
+/// every table of a batch under the batch's number, so this is the lake `--as-of` names; reading
+/// the newest `digests` beside old `events` made BG015 see digests that arrived later.
+/// Batch numbers grow with versions, so a binary search loads a few versions at most.
+async fn pin_to_batch(table: &mut DeltaTable, batch: i64) -> anyhow::Result<()> {
+    if batch_of(table).await? <= batch {
+        return Ok(());
+    }
+    let Some(mut hi) = table.version() else {
+        return Ok(());
+    };
+    // Version 0 creates the table and holds no batch.
+    let mut lo = 0;
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        table.load_version(mid).await?;
+        if batch_of(table).await? <= batch {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    table
+        .load_version(lo)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read version {lo} of an index table: {e}"))
 }
 
 /// The last ingest batch a table's loaded snapshot holds.

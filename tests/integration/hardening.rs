@@ -645,3 +645,58 @@ fn a_findings_window_gives_exactly_the_findings_inside_it() {
     let got = findings(&["--from", &from.to_rfc3339(), "--to", &to.to_rfc3339()]);
     assert_eq!(got, want, "--from {from} --to {to}");
 }
+
+/// `--as-of` names a state of the whole lake, not of `events` alone: `objects`, `digests` and
+/// `rejects` read as they stood when `events` was at that version. Reading the newest `digests`
+/// beside old `events` let BG015 see digests that arrived later.
+#[test]
+fn as_of_reads_the_index_tables_as_they_stood() {
+    let w = Workdir::new();
+    let src = w.path().join("trail");
+    copy_tree(&sample(), &src);
+    let mut files: Vec<PathBuf> = walk(&src)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".json.gz"))
+        .collect();
+    files.sort();
+    let held = w.path().join("held");
+    std::fs::create_dir_all(&held).expect("mkdir");
+    let mut later = Vec::new();
+    for (i, f) in files.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+        let to = held.join(i.to_string());
+        std::fs::rename(f, &to).expect("hold back");
+        later.push((to, f.clone()));
+    }
+    let counts = |extra: &[&str]| -> Vec<Value> {
+        let mut args = vec![
+            "sql",
+            "SELECT (SELECT count(*) FROM objects) AS objects, \
+                    (SELECT count(*) FROM digests) AS digests, \
+                    (SELECT count(*) FROM events) AS events",
+            "--format",
+            "ndjson",
+        ];
+        args.extend_from_slice(extra);
+        String::from_utf8_lossy(&w.run_code(&args, 0).stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("ndjson row"))
+            .collect()
+    };
+    // Many batches, so that the pinned version lies inside each table's history.
+    w.ingest(&src, &["--batch-size", "1"]);
+    let first = counts(&[]);
+    let v = events_version(&w).to_string();
+    assert!(first[0]["digests"].as_i64() > Some(0), "{first:?}");
+    for (from, to) in later {
+        std::fs::rename(from, to).expect("bring back");
+    }
+    w.ingest(&src, &["--batch-size", "1"]);
+    let now = counts(&[]);
+    for t in ["objects", "digests", "events"] {
+        assert!(
+            now[0][t].as_i64() > first[0][t].as_i64(),
+            "{t}: {first:?} {now:?}"
+        );
+    }
+    assert_eq!(counts(&["--as-of", &v]), first, "--as-of {v}");
+}
