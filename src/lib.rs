@@ -10,7 +10,6 @@ pub mod decode;
 pub mod error;
 pub mod evidence;
 pub mod fault;
-pub mod r#gen;
 pub mod ingest;
 pub mod integrity;
 pub mod lake;
@@ -24,3 +23,15 @@ pub mod telemetry;
 #[cfg(test)]
 #[path = "../tests/integration/main.rs"]
 mod integration;
+
+/// The property tests' configuration: a fixed seed and case count, so every CI run tries the same
+/// inputs, and no failure files written into the source tree.
+#[cfg(test)]
+pub(crate) fn proptest_config(seed: u64, cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Result, bail};
 use chrono::NaiveDate;
 
-use crate::r#gen::{self, GenConfig, Shape};
+use trailglass_gen::{self as r#gen, GenConfig, Shape};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Preset {

@@ -188,7 +188,7 @@ mod props {
     ];
 
     proptest! {
-        #![proptest_config(crate::r#gen::rng::proptest_config(1621, 20_000))]
+        #![proptest_config(crate::proptest_config(1621, 20_000))]
 
         #[test]
         fn r21_no_key_leaves_the_copy(

@@ -202,7 +202,7 @@ fn damage() -> impl proptest::strategy::Strategy<Value = Damage> {
 }
 
 proptest::proptest! {
-    #![proptest_config(crate::r#gen::rng::proptest_config(2117, 3_000))]
+    #![proptest_config(crate::proptest_config(2117, 3_000))]
 
     /// R21: the decoder over random damage to good objects (byte changes, cuts, insertions,
     /// gzip-wrapped or not; proptest, fixed seed). It never panics; a record is kept whole or

@@ -109,7 +109,7 @@ mod props {
     use proptest::sample::Index;
 
     proptest! {
-        #![proptest_config(crate::r#gen::rng::proptest_config(21, 20_000))]
+        #![proptest_config(crate::proptest_config(21, 20_000))]
 
         /// Every valid civil time, in the CloudTrail form and the basic ISO form, parses to
         /// chrono's answer and formats back; every form with a field out of range is None, never a

@@ -206,18 +206,6 @@ impl Rng {
     }
 }
 
-/// The R21 property tests' configuration: a fixed seed and case count, so every CI run tries the
-/// same inputs, and no failure files written into the source tree.
-#[cfg(test)]
-pub fn proptest_config(seed: u64, cases: u32) -> proptest::test_runner::Config {
-    proptest::test_runner::Config {
-        cases,
-        rng_seed: proptest::test_runner::RngSeed::Fixed(seed),
-        failure_persistence: None,
-        ..proptest::test_runner::Config::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

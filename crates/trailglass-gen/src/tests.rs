@@ -644,12 +644,12 @@ fn mean_record_is_about_one_and_a_half_kb() {
 }
 
 /// Check a generated directory against its answer key: the committed sample by default, or any
-/// directory with `TRAILGLASS_GEN_CHECK=dir cargo test --release --lib r#gen::tests::check_dir`.
+/// directory with `TRAILGLASS_GEN_CHECK=dir cargo test --release -p trailglass-gen check_dir`.
 #[test]
 fn check_dir() {
     let dir = std::env::var_os("TRAILGLASS_GEN_CHECK")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata/sample"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/sample"));
     let key: AnswerKey =
         serde_json::from_slice(&fs::read(dir.join("answer-key.json")).unwrap()).unwrap();
     check(&dir, &key);
