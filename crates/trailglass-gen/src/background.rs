@@ -1052,14 +1052,109 @@ fn lambda_config(w: &mut W, wd: &World, a: usize, region: &str, f: &str, t: i64,
 }
 
 #[allow(clippy::too_many_lines)]
+/// Where a background call happens: the world, account, region, time, and the bucket drawn for it.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    wd: &'a World,
+    a: usize,
+    r: usize,
+    t: i64,
+    bucket: &'a String,
+}
+
 fn body(wd: &World, a: usize, r: usize, t: i64, api: Api, g: &mut Rng, sc: &mut Scratch) -> Body {
-    let acct = wd.acct(a);
-    let region = wd.regions[r];
-    let p = &mut sc.p;
-    let resp = &mut sc.resp;
-    let add = &mut sc.add;
-    let res = &mut sc.res;
+    // Drawn for every call, before the call's own draws: the output stays byte-identical.
     let bucket = &wd.accounts[a].buckets[g.idx(4)];
+    let at = At {
+        wd,
+        a,
+        r,
+        t,
+        bucket,
+    };
+    match api {
+        Ec2DescribeInstances
+        | Ec2DescribeSecurityGroups
+        | Ec2DescribeVolumes
+        | Ec2DescribeSubnets
+        | Ec2DescribeVpcs
+        | Ec2DescribeTags
+        | Ec2DescribeNetworkInterfaces
+        | Ec2DescribeImages => ec2_describe(&at, api, g, sc),
+        Ec2CreateTags
+        | Ec2StopInstances
+        | Ec2StartInstances
+        | Ec2RunInstances
+        | Ec2CreateNetworkInterface => ec2_change(&at, api, g, sc),
+        S3ListBuckets
+        | S3GetObject
+        | S3PutObject
+        | S3HeadObject
+        | S3TrailPut
+        | S3GetBucketAcl
+        | S3GetBucketEncryption
+        | S3GetBucketVersioning
+        | S3GetBucketPolicy
+        | S3GetBucketLocation
+        | S3GetBucketTagging
+        | S3TrailAcl
+        | S3ListObjects => s3(&at, api, g, sc),
+        IamListRoles
+        | IamListUsers
+        | IamGetAccountSummary
+        | IamGetRole
+        | IamListAttachedRolePolicies
+        | IamListRolePolicies
+        | IamGetPolicy
+        | IamGetPolicyVersion
+        | StsGetCallerIdentity
+        | KmsDecrypt
+        | KmsGenerateDataKey
+        | KmsDescribeKey
+        | KmsGetKeyRotationStatus => iam_sts_kms(&at, api, g, sc),
+        LambdaGetFunction
+        | LambdaListVersions
+        | LambdaListFunctions
+        | LambdaUpdateCode
+        | LambdaUpdateConfig
+        | CwGetMetricData
+        | CwListMetrics
+        | CwDescribeAlarms
+        | CwPutMetricAlarm
+        | LogsCreateLogStream
+        | LogsDescribeLogGroups
+        | LogsDescribeLogStreams
+        | LogsFilterLogEvents => lambda_monitoring(&at, api, g, sc),
+        DdbDescribeTable
+        | DdbDescribeBackups
+        | DdbListTables
+        | DdbGetItem
+        | DdbPutItem
+        | DdbQuery
+        | DdbUpdateItem
+        | SsmGetParameter
+        | SsmGetParametersByPath
+        | SsmUpdateInstanceInformation
+        | SsmListInstanceAssociations
+        | Ec2MessagesGetMessages => ddb_ssm(&at, api, g, sc),
+        ConfigPutEvaluations
+        | EcrGetAuthorizationToken
+        | SecretsGetSecretValue
+        | EcsDescribeServices
+        | EcsListTasks
+        | ElbDescribeTargetHealth
+        | AsgDescribeGroups
+        | CtDescribeTrails
+        | CtGetTrailStatus
+        | CtLookupEvents
+        | OrgListAccounts => other(&at, api, g, sc),
+    }
+}
+
+/// The request and response of an EC2 read.
+fn ec2_describe(at: &At, api: Api, g: &mut Rng, sc: &mut Scratch) -> Body {
+    let At { wd, a, r, .. } = *at;
+    let p = &mut sc.p;
     match api {
         Ec2DescribeInstances => {
             let mut b = Body::new("ec2.amazonaws.com", "DescribeInstances", true);
@@ -1182,6 +1277,18 @@ fn body(wd: &World, a: usize, r: usize, t: i64, api: Api, g: &mut Rng, sc: &mut 
             p.end();
             Body::new("ec2.amazonaws.com", "DescribeImages", true)
         }
+        _ => unreachable!("body() dispatches only this group's calls here"),
+    }
+}
+
+/// The request and response of an EC2 change.
+fn ec2_change(at: &At, api: Api, g: &mut Rng, sc: &mut Scratch) -> Body {
+    let At { wd, a, r, t, .. } = *at;
+    let acct = wd.acct(a);
+    let region = wd.regions[r];
+    let p = &mut sc.p;
+    let resp = &mut sc.resp;
+    match api {
         Ec2CreateTags => {
             let mut b = Body::new("ec2.amazonaws.com", "CreateTags", false);
             p.begin();
@@ -1452,6 +1559,26 @@ fn body(wd: &World, a: usize, r: usize, t: i64, api: Api, g: &mut Rng, sc: &mut 
             b.response = true;
             b
         }
+        _ => unreachable!("body() dispatches only this group's calls here"),
+    }
+}
+
+/// The request and response of a S3 call.
+fn s3(at: &At, api: Api, g: &mut Rng, sc: &mut Scratch) -> Body {
+    let At {
+        wd,
+        a,
+        r,
+        t,
+        bucket,
+    } = *at;
+    let acct = wd.acct(a);
+    let region = wd.regions[r];
+    let p = &mut sc.p;
+    let resp = &mut sc.resp;
+    let add = &mut sc.add;
+    let res = &mut sc.res;
+    match api {
         S3ListBuckets => {
             let mut b = Body::new("s3.amazonaws.com", "ListBuckets", true);
             p.begin();
@@ -1606,6 +1733,18 @@ fn body(wd: &World, a: usize, r: usize, t: i64, api: Api, g: &mut Rng, sc: &mut 
             b.iam_action = "ListBucket";
             b
         }
+        _ => unreachable!("body() dispatches only this group's calls here"),
+    }
+}
+
+/// The request and response of an IAM, STS and KMS call.
+fn iam_sts_kms(at: &At, api: Api, g: &mut Rng, sc: &mut Scratch) -> Body {
+    let At { wd, a, r, .. } = *at;
+    let acct = wd.acct(a);
+    let region = wd.regions[r];
+    let p = &mut sc.p;
+    let res = &mut sc.res;
+    match api {
         IamListRoles | IamListUsers | IamGetAccountSummary => {
             let name = match api {
                 IamListRoles => "ListRoles",
@@ -1713,6 +1852,18 @@ fn body(wd: &World, a: usize, r: usize, t: i64, api: Api, g: &mut Rng, sc: &mut 
             b.resources = true;
             b
         }
+        _ => unreachable!("body() dispatches only this group's calls here"),
+    }
+}
+
+/// The request and response of a Lambda, CloudWatch and CloudWatch Logs call.
+fn lambda_monitoring(at: &At, api: Api, g: &mut Rng, sc: &mut Scratch) -> Body {
+    let At { wd, a, r, t, .. } = *at;
+    let acct = wd.acct(a);
+    let region = wd.regions[r];
+    let p = &mut sc.p;
+    let resp = &mut sc.resp;
+    match api {
         LambdaGetFunction | LambdaListVersions => {
             let f = FUNCS[g.idx(FUNCS.len())];
             p.begin();
@@ -1907,6 +2058,18 @@ fn body(wd: &World, a: usize, r: usize, t: i64, api: Api, g: &mut Rng, sc: &mut 
                 true,
             )
         }
+        _ => unreachable!("body() dispatches only this group's calls here"),
+    }
+}
+
+/// The request and response of a DynamoDB and Systems Manager call.
+fn ddb_ssm(at: &At, api: Api, g: &mut Rng, sc: &mut Scratch) -> Body {
+    let At { wd, a, r, .. } = *at;
+    let acct = wd.acct(a);
+    let region = wd.regions[r];
+    let p = &mut sc.p;
+    let res = &mut sc.res;
+    match api {
         DdbDescribeTable | DdbDescribeBackups => {
             let tb = TABLES[g.idx(TABLES.len())];
             p.begin();
@@ -2049,6 +2212,18 @@ fn body(wd: &World, a: usize, r: usize, t: i64, api: Api, g: &mut Rng, sc: &mut 
             b.iam_action = "GetMessages";
             b
         }
+        _ => unreachable!("body() dispatches only this group's calls here"),
+    }
+}
+
+/// The request and response of a Config, ECR, Secrets Manager, ECS, ELB, Auto Scaling, CloudTrail and Organizations call.
+fn other(at: &At, api: Api, g: &mut Rng, sc: &mut Scratch) -> Body {
+    let At { wd, a, r, t, .. } = *at;
+    let acct = wd.acct(a);
+    let region = wd.regions[r];
+    let p = &mut sc.p;
+    let resp = &mut sc.resp;
+    match api {
         ConfigPutEvaluations => {
             p.begin();
             p.arr("evaluations");
@@ -2193,6 +2368,7 @@ fn body(wd: &World, a: usize, r: usize, t: i64, api: Api, g: &mut Rng, sc: &mut 
             b.params = false;
             b
         }
+        _ => unreachable!("body() dispatches only this group's calls here"),
     }
 }
 
